@@ -1,0 +1,36 @@
+/*
+ * blas.h - the few OpenBLAS entry points the engine uses.
+ *
+ * OpenBLAS is loaded with dlopen() on first use, in the process that needs
+ * it (a backend, a test binary), never at library load time: its
+ * constructor starts a thread pool, and a pool created in the postmaster
+ * does not survive fork().  Before loading, OPENBLAS_NUM_THREADS is set to 1
+ * unless the environment already sets it, so the pool starts small;
+ * ss_blas_set_threads() grows it when a training asks for more threads.
+ */
+#ifndef SS_BLAS_H
+#define SS_BLAS_H
+
+/* values of the CBLAS enums (cblas.h) */
+#define SS_ROW_MAJOR 101
+#define SS_NO_TRANS 111
+#define SS_TRANS 112
+
+/* Loads OpenBLAS; returns NULL on success, else a static error message. */
+const char *ss_blas_load(void);
+
+/* Number of OpenBLAS threads for the following calls (>= 1). */
+void		ss_blas_set_threads(int n);
+
+/*
+ * C[m x n] = alpha * op(A) * op(B) + beta * C, row-major.
+ * op(A) is m x k (A is k x m when trans_a), op(B) is k x n.
+ */
+void		ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
+					 float alpha, const float *a, int lda,
+					 const float *b, int ldb, float beta, float *c, int ldc);
+
+/* A short description of the loaded library (version and core). */
+const char *ss_blas_info(void);
+
+#endif

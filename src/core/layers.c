@@ -1,0 +1,430 @@
+/*
+ * layers.c - forward and backward passes (see layers.h for shapes).
+ */
+#include "layers.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "blas.h"
+
+static inline float
+sigmoidf(float x)
+{
+	return 1.0f / (1.0f + expf(-x));
+}
+
+/* ---------------------------------------------------------------- embedding */
+
+void
+ss_embedding_forward(const float *table, int dim, const int32_t *ids,
+					 int n, float *out, int out_stride)
+{
+	for (int i = 0; i < n; i++)
+		memcpy(out + (int64_t) i * out_stride, table + (int64_t) ids[i] * dim,
+			   sizeof(float) * dim);
+}
+
+void
+ss_embedding_backward(float *dtable, int dim, const int32_t *ids,
+					  int n, const float *dout, int dout_stride)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float	   *row;
+		const float *d = dout + (int64_t) i * dout_stride;
+
+		if (ids[i] == 0)
+			continue;
+		row = dtable + (int64_t) ids[i] * dim;
+		for (int j = 0; j < dim; j++)
+			row[j] += d[j];
+	}
+}
+
+/* ---------------------------------------------------------------- dense */
+
+void
+ss_dense_forward(int n, int in, int out, const float *x,
+				 const float *w, const float *b, float *y)
+{
+	if (b != NULL)
+	{
+		for (int i = 0; i < n; i++)
+			memcpy(y + (int64_t) i * out, b, sizeof(float) * out);
+	}
+	ss_sgemm(0, 1, n, out, in, 1.0f, x, in, w, in, b != NULL ? 1.0f : 0.0f, y, out);
+}
+
+static void
+add_column_sums(int n, int cols, const float *m, float *sums)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const float *row = m + (int64_t) i * cols;
+
+		for (int j = 0; j < cols; j++)
+			sums[j] += row[j];
+	}
+}
+
+void
+ss_dense_backward(int n, int in, int out, const float *x,
+				  const float *w, const float *dy, float *dx,
+				  int accumulate_dx, float *dw, float *db)
+{
+	ss_sgemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
+	if (db != NULL)
+		add_column_sums(n, out, dy, db);
+	if (dx != NULL)
+		ss_sgemm(0, 0, n, in, out, 1.0f, dy, out, w, in,
+				 accumulate_dx ? 1.0f : 0.0f, dx, in);
+}
+
+/* ---------------------------------------------------------------- dropout */
+
+void
+ss_dropout_apply(float *x, const float *mask, int64_t n)
+{
+	if (mask == NULL)
+		return;
+	for (int64_t i = 0; i < n; i++)
+		x[i] *= mask[i];
+}
+
+/* ---------------------------------------------------------------- GRU */
+
+void
+ss_gru_forward(int T, int B, int D, int H, const float *x,
+			   const float *w_ih, const float *w_hh,
+			   const float *b_ih, const float *b_hh,
+			   float *gates, float *ghn, float *h, float *gh_step)
+{
+	const int	G = 3 * H;
+
+	/* input projections of every step at once: gates = x W_ih^T + b_ih */
+	ss_dense_forward(T * B, D, G, x, w_ih, b_ih, gates);
+
+	for (int t = 0; t < T; t++)
+	{
+		float	   *g = gates + (int64_t) t * B * G;
+		float	   *ht = h + (int64_t) t * B * H;
+		float	   *gn = ghn + (int64_t) t * B * H;
+		const float *hp = t > 0 ? h + (int64_t) (t - 1) * B * H : NULL;
+
+		if (hp != NULL)
+			ss_dense_forward(B, H, G, hp, w_hh, b_hh, gh_step);
+		else
+		{
+			for (int b = 0; b < B; b++)
+				memcpy(gh_step + (int64_t) b * G, b_hh, sizeof(float) * G);
+		}
+		for (int b = 0; b < B; b++)
+		{
+			float	   *gr = g + (int64_t) b * G;
+			const float *hr = gh_step + (int64_t) b * G;
+			float	   *o = ht + (int64_t) b * H;
+			float	   *gnr = gn + (int64_t) b * H;
+			const float *hpr = hp != NULL ? hp + (int64_t) b * H : NULL;
+
+			for (int j = 0; j < H; j++)
+			{
+				float		r = sigmoidf(gr[j] + hr[j]);
+				float		z = sigmoidf(gr[H + j] + hr[H + j]);
+				float		n = tanhf(gr[2 * H + j] + r * hr[2 * H + j]);
+
+				gr[j] = r;
+				gr[H + j] = z;
+				gr[2 * H + j] = n;
+				gnr[j] = hr[2 * H + j];
+				o[j] = (1.0f - z) * n + (hpr != NULL ? z * hpr[j] : 0.0f);
+			}
+		}
+	}
+}
+
+void
+ss_gru_backward(int T, int B, int D, int H, const float *x,
+				const float *w_ih, const float *w_hh,
+				const float *gates, const float *ghn, const float *h,
+				float *dh, float *dgi, float *dgh, float *dx,
+				float *dw_ih, float *dw_hh, float *db_ih, float *db_hh)
+{
+	const int	G = 3 * H;
+
+	for (int t = T - 1; t >= 0; t--)
+	{
+		const float *g = gates + (int64_t) t * B * G;
+		const float *gn = ghn + (int64_t) t * B * H;
+		const float *hp = t > 0 ? h + (int64_t) (t - 1) * B * H : NULL;
+		float	   *dht = dh + (int64_t) t * B * H;
+		float	   *dhp = t > 0 ? dh + (int64_t) (t - 1) * B * H : NULL;
+		float	   *dgit = dgi + (int64_t) t * B * G;
+		float	   *dght = dgh + (int64_t) t * B * G;
+
+		for (int b = 0; b < B; b++)
+		{
+			const float *gr = g + (int64_t) b * G;
+			const float *gnr = gn + (int64_t) b * H;
+			const float *d = dht + (int64_t) b * H;
+			float	   *di = dgit + (int64_t) b * G;
+			float	   *dhh = dght + (int64_t) b * G;
+			const float *hpr = hp != NULL ? hp + (int64_t) b * H : NULL;
+			float	   *dhpr = dhp != NULL ? dhp + (int64_t) b * H : NULL;
+
+			for (int j = 0; j < H; j++)
+			{
+				float		r = gr[j],
+							z = gr[H + j],
+							n = gr[2 * H + j];
+				float		hprev = hpr != NULL ? hpr[j] : 0.0f;
+				float		dn = d[j] * (1.0f - z);
+				float		dz = d[j] * (hprev - n);
+				float		dan = dn * (1.0f - n * n);
+				float		dar = dan * gnr[j] * r * (1.0f - r);
+				float		daz = dz * z * (1.0f - z);
+
+				di[j] = dar;
+				di[H + j] = daz;
+				di[2 * H + j] = dan;
+				dhh[j] = dar;
+				dhh[H + j] = daz;
+				dhh[2 * H + j] = dan * r;
+				if (dhpr != NULL)
+					dhpr[j] += d[j] * z;
+			}
+		}
+		/* recurrent part: dh_{t-1} += dgh_t W_hh */
+		if (dhp != NULL)
+			ss_sgemm(0, 0, B, H, G, 1.0f, dght, G, w_hh, H, 1.0f, dhp, H);
+	}
+	/* weight gradients of all steps at once */
+	if (T > 1)
+		ss_sgemm(1, 0, G, H, (T - 1) * B, 1.0f, dgh + (int64_t) B * G, G, h, H,
+				 1.0f, dw_hh, H);
+	add_column_sums(T * B, G, dgh, db_hh);
+	ss_dense_backward(T * B, D, G, x, w_ih, dgi, dx, 0, dw_ih, db_ih);
+}
+
+/* ---------------------------------------------------------------- attention */
+
+int64_t
+ss_attention_offsets(int n_q, const int32_t *qt, int A,
+					 int64_t *e_off, int64_t *a_off)
+{
+	int64_t		e = 0,
+				a = 0;
+
+	for (int i = 0; i < n_q; i++)
+	{
+		e_off[i] = e;
+		a_off[i] = a;
+		e += (int64_t) (qt[i] + 1) * A;
+		a += qt[i] + 1;
+	}
+	e_off[n_q] = e;
+	a_off[n_q] = a;
+	return e;
+}
+
+void
+ss_attention_forward(int B, int H, int A, int n_q,
+					 const int32_t *qt, const int32_t *qb,
+					 const float *h, const float *keys,
+					 const float *queries, const float *v,
+					 const int64_t *e_off, const int64_t *a_off,
+					 float *e, float *alpha, float *ctx)
+{
+	for (int i = 0; i < n_q; i++)
+	{
+		const int	t = qt[i],
+					b = qb[i];
+		const float *q = queries + (int64_t) i * A;
+		float	   *ei = e + e_off[i];
+		float	   *al = alpha + a_off[i];
+		float	   *c = ctx + (int64_t) i * H;
+		float		mx = -INFINITY,
+					sum = 0.0f;
+
+		for (int s = 0; s <= t; s++)
+		{
+			const float *k = keys + ((int64_t) s * B + b) * A;
+			float	   *es = ei + (int64_t) s * A;
+			float		score = 0.0f;
+
+			for (int j = 0; j < A; j++)
+			{
+				es[j] = tanhf(k[j] + q[j]);
+				score += v[j] * es[j];
+			}
+			al[s] = score;
+			if (score > mx)
+				mx = score;
+		}
+		for (int s = 0; s <= t; s++)
+		{
+			al[s] = expf(al[s] - mx);
+			sum += al[s];
+		}
+		memset(c, 0, sizeof(float) * H);
+		for (int s = 0; s <= t; s++)
+		{
+			const float *hs = h + ((int64_t) s * B + b) * H;
+			float		a = (al[s] /= sum);
+
+			for (int j = 0; j < H; j++)
+				c[j] += a * hs[j];
+		}
+	}
+}
+
+void
+ss_attention_backward(int B, int H, int A, int n_q,
+					  const int32_t *qt, const int32_t *qb,
+					  const float *h, const float *v,
+					  const int64_t *e_off, const int64_t *a_off,
+					  const float *e, const float *alpha,
+					  const float *dctx, float *dh, float *dkeys,
+					  float *dqueries, float *dv)
+{
+	for (int i = 0; i < n_q; i++)
+	{
+		const int	t = qt[i],
+					b = qb[i];
+		const float *ei = e + e_off[i];
+		const float *al = alpha + a_off[i];
+		const float *dc = dctx + (int64_t) i * H;
+		float	   *dq = dqueries + (int64_t) i * A;
+		float		dot = 0.0f;
+
+		/*
+		 * dalpha_s = dctx . h_s; through the softmax
+		 * dscore_s = alpha_s (dalpha_s - sum_u alpha_u dalpha_u)
+		 */
+		memset(dq, 0, sizeof(float) * A);
+		for (int s = 0; s <= t; s++)
+		{
+			const float *hs = h + ((int64_t) s * B + b) * H;
+			float		da = 0.0f;
+
+			for (int j = 0; j < H; j++)
+				da += dc[j] * hs[j];
+			dot += al[s] * da;
+		}
+		for (int s = 0; s <= t; s++)
+		{
+			const float *hs = h + ((int64_t) s * B + b) * H;
+			float	   *dhs = dh + ((int64_t) s * B + b) * H;
+			const float *es = ei + (int64_t) s * A;
+			float	   *dk = dkeys + ((int64_t) s * B + b) * A;
+			float		da = 0.0f,
+						dscore;
+
+			for (int j = 0; j < H; j++)
+			{
+				da += dc[j] * hs[j];
+				dhs[j] += al[s] * dc[j];
+			}
+			dscore = al[s] * (da - dot);
+			for (int j = 0; j < A; j++)
+			{
+				float		de = dscore * v[j] * (1.0f - es[j] * es[j]);
+
+				dk[j] += de;
+				dq[j] += de;
+				dv[j] += dscore * es[j];
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- loss */
+
+void
+ss_softmax_rows(int n, int C, float *x)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float	   *r = x + (int64_t) i * C;
+		float		mx = r[0],
+					sum = 0.0f;
+
+		for (int j = 1; j < C; j++)
+			if (r[j] > mx)
+				mx = r[j];
+		for (int j = 0; j < C; j++)
+			sum += (r[j] = expf(r[j] - mx));
+		for (int j = 0; j < C; j++)
+			r[j] /= sum;
+	}
+}
+
+int
+ss_rank_of(const float *x, int C, int y)
+{
+	int			rank = 1;
+
+	for (int j = 0; j < C; j++)
+		if (j != y && x[j] >= x[y])
+			rank++;
+	return rank;
+}
+
+double
+ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
+			  const float *alpha, float gamma, float *dlogits, int *hits3)
+{
+	double		total = 0.0;
+	int			hits = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const float *z = logits + (int64_t) i * C;
+		float	   *dz = dlogits + (int64_t) i * C;
+		int			c = y[i];
+		double		mx = z[0],
+					sum = 0.0,
+					logp,
+					p,
+					u,
+					w,
+					a,
+					dw,
+					dldp;
+
+		if (hits3 != NULL && ss_rank_of(z, C, c) <= 3)
+			hits++;
+		for (int j = 1; j < C; j++)
+			if (z[j] > mx)
+				mx = z[j];
+		for (int j = 0; j < C; j++)
+			sum += exp(z[j] - mx);
+		logp = (z[c] - mx) - log(sum);
+		p = exp(logp);
+		a = alpha != NULL ? alpha[c] : 1.0;
+		u = 1.0 - p;
+		if (u < 1e-6)
+		{
+			u = 1e-6;
+			dw = 0.0;
+		}
+		else
+			dw = gamma == 0.0f ? 0.0 : -gamma * pow(u, gamma - 1.0);
+		w = pow(u, gamma);
+		total += -a * w * logp;
+		/*
+		 * dL/dp = -a (dw/dp logp + w / p), dp/dz_j = p (delta_jc - p_j), so
+		 * dL/dz_j = -a (dw/dp logp p + w) (delta_jc - p_j)
+		 */
+		dldp = -a * (dw * logp * p + w);
+		for (int j = 0; j < C; j++)
+		{
+			double		pj = exp(z[j] - mx) / sum;
+
+			dz[j] = (float) (dldp * ((j == c) - pj) / n);
+		}
+	}
+	if (hits3 != NULL)
+		*hits3 = hits;
+	return n > 0 ? total / n : 0.0;
+}

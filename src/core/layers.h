@@ -1,0 +1,138 @@
+/*
+ * layers.h - forward and backward passes of the layers, one pair each.
+ *
+ * Conventions: matrices are row-major float32.  A batch of sequences is
+ * stored time-major: row p = t * B + b holds position t of sequence b, so
+ * one time step of the whole batch is B contiguous rows and a recurrent step
+ * is one matrix product.  "TB" below is T * B.  Backward functions
+ * accumulate (+=) into parameter gradients and, where named so, into input
+ * gradients; they overwrite scratch buffers.
+ */
+#ifndef SS_LAYERS_H
+#define SS_LAYERS_H
+
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- embedding */
+
+/*
+ * out[i, 0:dim] = table[ids[i], :] for i < n; out rows are out_stride apart
+ * (so several embeddings can be written side by side into one input row).
+ */
+void		ss_embedding_forward(const float *table, int dim, const int32_t *ids,
+								 int n, float *out, int out_stride);
+
+/* dtable[ids[i], :] += dout[i, 0:dim]; id 0 (padding) gets no gradient. */
+void		ss_embedding_backward(float *dtable, int dim, const int32_t *ids,
+								  int n, const float *dout, int dout_stride);
+
+/* ---------------------------------------------------------------- dense */
+
+/* y[n x out] = x[n x in] w[out x in]^T + b[out] (b may be NULL) */
+void		ss_dense_forward(int n, int in, int out, const float *x,
+							 const float *w, const float *b, float *y);
+
+/*
+ * dw[out x in] += dy^T x; db[out] += column sums of dy (db may be NULL);
+ * dx[n x in] = dy w (dx may be NULL; accumulate_dx adds instead).
+ */
+void		ss_dense_backward(int n, int in, int out, const float *x,
+							  const float *w, const float *dy, float *dx,
+							  int accumulate_dx, float *dw, float *db);
+
+/* ---------------------------------------------------------------- dropout */
+
+/*
+ * In training, x[i] *= mask[i] with mask[i] = 0 (probability p) or
+ * 1 / (1 - p), drawn from uniform numbers; backward multiplies by the same
+ * mask.  With p = 0 or mask == NULL nothing happens.
+ */
+void		ss_dropout_apply(float *x, const float *mask, int64_t n);
+
+/* ---------------------------------------------------------------- GRU */
+
+/*
+ * One GRU layer over T steps of a batch of B sequences (PyTorch semantics,
+ * gate order r, z, n; h_{-1} = 0):
+ *   r = sig(W_ir x + b_ir + W_hr h + b_hr)
+ *   z = sig(W_iz x + b_iz + W_hz h + b_hz)
+ *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *   h' = (1 - z) * n + z * h
+ * x[TB x D], w_ih[3H x D], w_hh[3H x H], b_ih[3H], b_hh[3H].
+ * Saves gates[TB x 3H] (r, z, n) and ghn[TB x H] (W_hn h + b_hn) for the
+ * backward pass; h[TB x H] receives the hidden states.  gh_step[B x 3H] is
+ * scratch.
+ */
+void		ss_gru_forward(int T, int B, int D, int H, const float *x,
+						   const float *w_ih, const float *w_hh,
+						   const float *b_ih, const float *b_hh,
+						   float *gates, float *ghn, float *h, float *gh_step);
+
+/*
+ * dh[TB x H] holds dLoss/dh from above on entry and is consumed (the
+ * recurrent gradient is added into it as the loop walks back in time).
+ * dgi, dgh [TB x 3H] are scratch.  dx[TB x D] is overwritten (may be NULL).
+ */
+void		ss_gru_backward(int T, int B, int D, int H, const float *x,
+							const float *w_ih, const float *w_hh,
+							const float *gates, const float *ghn, const float *h,
+							float *dh, float *dgi, float *dgh, float *dx,
+							float *dw_ih, float *dw_hh, float *db_ih, float *db_hh);
+
+/* ---------------------------------------------------------------- attention */
+
+/*
+ * Additive attention of n_q queries over the hidden states of their own
+ * sequence, causal: query i sits at position qt[i] of sequence qb[i] and
+ * attends over positions s = 0 .. qt[i] of that sequence.
+ *   k_s = W_k h_s + b_k            keys[TB x A], computed by the caller
+ *   q_i = W_q h_{qt,qb}            queries[n_q x A], computed by the caller
+ *   e_is = tanh(k_s + q_i)         saved in e (offset e_off[i], (qt+1) x A)
+ *   score_is = v . e_is, alpha_i = softmax_s(score_i)   saved in alpha
+ *                                  (offset a_off[i], qt+1 values)
+ *   ctx_i = sum_s alpha_is h_s     ctx[n_q x H]
+ * e_off / a_off are prefix sums computed by ss_attention_offsets().
+ */
+int64_t		ss_attention_offsets(int n_q, const int32_t *qt, int A,
+								 int64_t *e_off, int64_t *a_off);
+
+void		ss_attention_forward(int B, int H, int A, int n_q,
+								 const int32_t *qt, const int32_t *qb,
+								 const float *h, const float *keys,
+								 const float *queries, const float *v,
+								 const int64_t *e_off, const int64_t *a_off,
+								 float *e, float *alpha, float *ctx);
+
+/*
+ * Given dctx[n_q x H]: dh[TB x H] += direct (alpha * dctx) part,
+ * dkeys[TB x A] += , dqueries[n_q x A] = (overwritten), dv[A] += .
+ */
+void		ss_attention_backward(int B, int H, int A, int n_q,
+								  const int32_t *qt, const int32_t *qb,
+								  const float *h, const float *v,
+								  const int64_t *e_off, const int64_t *a_off,
+								  const float *e, const float *alpha,
+								  const float *dctx, float *dh, float *dkeys,
+								  float *dqueries, float *dv);
+
+/* ---------------------------------------------------------------- loss */
+
+/*
+ * Focal loss over n rows of logits[n x C] with targets y[n] (all >= 0):
+ *   L = (1/n) sum_i -alpha[y_i] (1 - p_i)^gamma log p_i,  p_i = softmax(logits_i)[y_i]
+ * (1 - p) is clamped at 1e-6 as in the reference.  alpha may be NULL (all 1).
+ * Returns L and writes dL/dlogits into dlogits[n x C] (may alias logits).
+ * Also returns, through hits3 (may be NULL), how many targets were in the
+ * top 3 of their row.
+ */
+double		ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
+						  const float *alpha, float gamma, float *dlogits,
+						  int *hits3);
+
+/* softmax of each row of x[n x C], in place */
+void		ss_softmax_rows(int n, int C, float *x);
+
+/* rank of x[y] in x[0..C): 1 + the number of entries >= x[y] other than y */
+int			ss_rank_of(const float *x, int C, int y);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * model.h - GRU4Rec with additive attention: dimensions, parameter layout,
+ * and the forward / backward pass over a batch.
+ *
+ *   x_t    = dropout([E_cat(cat_t), E_1(f1_t), .., E_F(fF_t), num_t])   D
+ *   h^l_t  = GRU_l(dropout(h^{l-1}_t)), l = 1..L (h^0 = x)               H
+ *   c_t    = sum_{s<=t} softmax_s(v . tanh(W_k h_s + b_k + W_q h_t)) h_s  H
+ *   logits = W_o dropout([c_t; h_t]) + b_o                              C
+ * (h = the top layer).  The parameters of a model are one contiguous float
+ * block, laid out in the order of ss_params (documented in models/FORMAT.md);
+ * gradients and the optimiser's moments are blocks of the same layout.
+ */
+#ifndef SS_MODEL_H
+#define SS_MODEL_H
+
+#include <stdint.h>
+
+#include "rng.h"
+
+#define SS_MAX_FEATURES 32
+#define SS_MAX_LAYERS 4
+#define SS_N_RESERVED 2			/* embedding ids: 0 = padding, 1 = unknown */
+
+typedef struct ss_dims
+{
+	int			n_classes;		/* C: known categories (output classes) */
+	int			n_features;		/* F: categorical features */
+	int			n_numeric;		/* N: numeric inputs (z-scored) */
+	int			hidden;			/* H */
+	int			layers;			/* L */
+	int			attn;			/* A: attention size */
+	int			feature_vocab[SS_MAX_FEATURES]; /* known values per feature */
+	int			emb_dim[SS_MAX_FEATURES + 1];	/* [0] category, [1+j] feature j */
+	int			input_dim;		/* D */
+} ss_dims;
+
+/* Embedding size rule of the reference: max(1, floor(scale * min(50, 1.6 n^0.56) + 0.5)) */
+int			ss_embedding_dim(int n_values, double scale);
+
+/*
+ * Fills emb_dim and input_dim from the other fields; returns NULL or an
+ * error message when a dimension is out of range.
+ */
+const char *ss_dims_finish(ss_dims *d, double emb_scale);
+
+/* Pointers into one parameter (or gradient, or moment) block. */
+typedef struct ss_params
+{
+	float	   *cat_emb;		/* (C + 2) x E0 */
+	float	   *feat_emb[SS_MAX_FEATURES];	/* (V_j + 2) x E_j */
+	float	   *w_ih[SS_MAX_LAYERS];	/* 3H x D (layer 0) or 3H x H */
+	float	   *w_hh[SS_MAX_LAYERS];	/* 3H x H */
+	float	   *b_ih[SS_MAX_LAYERS];	/* 3H */
+	float	   *b_hh[SS_MAX_LAYERS];	/* 3H */
+	float	   *w_k;			/* A x H */
+	float	   *b_k;			/* A */
+	float	   *w_q;			/* A x H */
+	float	   *v;				/* A */
+	float	   *w_o;			/* C x 2H */
+	float	   *b_o;			/* C */
+} ss_params;
+
+/* Number of floats of a parameter block. */
+int64_t		ss_param_count(const ss_dims *d);
+
+/* Points p's fields into base (which holds ss_param_count floats). */
+void		ss_params_bind(const ss_dims *d, float *base, ss_params *p);
+
+/* PyTorch's default initialisation (embeddings N(0,1) with a zero padding row, GRU and linear U(-1/sqrt(fan_in), ..)). */
+void		ss_params_init(const ss_dims *d, float *base, ss_rng *rng);
+
+/*
+ * A padded batch, time-major (row p = t * B + b): B sequences of
+ * lengths[b] <= T events; positions past a sequence's end hold id 0.
+ * target[p] >= 0 marks a position whose next category is a training target.
+ */
+typedef struct ss_batch
+{
+	int			B,
+				T;
+	int32_t    *lengths;		/* B */
+	int32_t    *cat;			/* TB: category embedding ids */
+	int32_t    *feat;			/* TB x F: feature embedding ids */
+	float	   *num;			/* TB x N */
+	int32_t    *target;			/* TB: class of the next event, -1 = none */
+} ss_batch;
+
+ss_batch   *ss_batch_new(const ss_dims *d, int max_B, int max_T);
+void		ss_batch_free(ss_batch *b);
+
+/* Activations and scratch of one forward/backward pass; grows on demand. */
+typedef struct ss_workspace ss_workspace;
+
+ss_workspace *ss_workspace_new(void);
+void		ss_workspace_free(ss_workspace *ws);
+/* bytes currently held */
+int64_t		ss_workspace_bytes(const ss_workspace *ws);
+
+typedef enum ss_query_mode
+{
+	SS_QUERY_TARGETS,			/* every position with target >= 0 (training) */
+	SS_QUERY_LAST				/* the last position of every sequence */
+} ss_query_mode;
+
+/*
+ * Forward pass.  With dropout > 0 and rng != NULL, dropout masks are drawn
+ * (training); otherwise none.  Returns the number of query rows; their
+ * logits (n_q x C) are at *logits, the query positions at *qt / *qb.
+ */
+int			ss_model_forward(const ss_dims *d, const float *params,
+							 const ss_batch *batch, ss_query_mode mode,
+							 float dropout, ss_rng *rng, ss_workspace *ws,
+							 float **logits, const int32_t **qt,
+							 const int32_t **qb);
+
+/*
+ * Backward pass after ss_model_forward in SS_QUERY_TARGETS mode, given
+ * dlogits (n_q x C, may be the logits buffer itself); accumulates into the
+ * gradient block grads.
+ */
+void		ss_model_backward(const ss_dims *d, const float *params,
+							  const ss_batch *batch, const float *dlogits,
+							  ss_workspace *ws, float *grads);
+
+#endif

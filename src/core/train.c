@@ -1,0 +1,460 @@
+/*
+ * train.c - windows, sampling, the training loop and batched prediction
+ * (see train.h).
+ */
+#include "train.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "blas.h"
+#include "layers.h"
+#include "optim.h"
+#include "ss_alloc.h"
+
+#define VALIDATION_BATCH 64
+
+void
+ss_train_options_default(ss_train_options *o)
+{
+	o->hidden = 128;
+	o->layers = 1;
+	o->embedding_scale = 1.0;
+	o->dropout = 0.2;
+	o->learning_rate = 1e-3;
+	o->batch_size = 256;
+	o->epochs = 30;
+	o->patience = 3;
+	o->max_length = 50;
+	o->focal_gamma = 2.0;
+	o->class_weighting = 1;
+	o->weighted_sampling = 0;
+	o->validation_fraction = 0.1;
+	o->seed = 1;
+	o->threads = 1;
+	o->clip = 5.0;
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---------------------------------------------------------------- windows */
+
+static int64_t
+client_windows(int64_t o, int64_t n, int max_len, ss_window *out)
+{
+	int64_t		h = max_len / 2 > 0 ? max_len / 2 : 1;
+	int64_t		s = 0,
+				count = 0;
+
+	if (n < 2)
+		return 0;
+	for (;;)
+	{
+		int64_t		e = s + max_len < n - 1 ? s + max_len : n - 1;
+
+		if (out != NULL)
+		{
+			out[count].start = o + s;
+			out[count].end = o + e;
+			out[count].first_target = o + (s == 0 ? s + 1 : s + max_len - h + 1);
+		}
+		count++;
+		if (e >= n - 1)
+			break;
+		s += h;
+	}
+	return count;
+}
+
+int64_t
+ss_window_count(int64_t n, int max_len)
+{
+	return client_windows(0, n, max_len, NULL);
+}
+
+int64_t
+ss_client_windows(int64_t o, int64_t n, int max_len, ss_window *out)
+{
+	return client_windows(o, n, max_len, out);
+}
+
+static ss_window *
+windows_of(const ss_dataset *data, const int32_t *clients, int n_clients,
+		   int max_len, int64_t *n_out)
+{
+	int64_t		total = 0;
+	ss_window  *w;
+
+	for (int i = 0; i < n_clients; i++)
+	{
+		int			c = clients[i];
+
+		total += ss_window_count(data->offsets[c + 1] - data->offsets[c], max_len);
+	}
+	w = SS_NEW_ARRAY(ss_window, total > 0 ? total : 1);
+	total = 0;
+	for (int i = 0; i < n_clients; i++)
+	{
+		int			c = clients[i];
+
+		total += ss_client_windows(data->offsets[c], data->offsets[c + 1] - data->offsets[c],
+								   max_len, w + total);
+	}
+	*n_out = total;
+	return w;
+}
+
+static inline int64_t
+first_owned(const ss_window *w)
+{
+	return w->first_target > w->start + 1 ? w->first_target : w->start + 1;
+}
+
+int64_t
+ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
+			  int with_targets, ss_batch *batch)
+{
+	const int	F = data->n_features,
+				N = data->n_numeric;
+	int			T = 0;
+	int64_t		targets = 0;
+
+	for (int b = 0; b < n; b++)
+		if (w[b].end - w[b].start > T)
+			T = (int) (w[b].end - w[b].start);
+	batch->B = n;
+	batch->T = T;
+	memset(batch->cat, 0, sizeof(int32_t) * T * n);
+	memset(batch->num, 0, sizeof(float) * T * n * N);
+	memset(batch->feat, 0, sizeof(int32_t) * T * n * F);
+	for (int64_t i = 0; i < (int64_t) T * n; i++)
+		batch->target[i] = -1;
+	for (int b = 0; b < n; b++)
+	{
+		int			len = (int) (w[b].end - w[b].start);
+		int64_t		own = first_owned(&w[b]);
+
+		batch->lengths[b] = len;
+		for (int t = 0; t < len; t++)
+		{
+			int64_t		row = w[b].start + t;
+			int64_t		p = (int64_t) t * n + b;
+
+			batch->cat[p] = data->cat_in[row];
+			memcpy(batch->feat + p * F, data->feat_in + row * F, sizeof(int32_t) * F);
+			memcpy(batch->num + p * N, data->num_in + row * N, sizeof(float) * N);
+			if (with_targets && row + 1 >= own && data->target[row + 1] >= 0)
+			{
+				batch->target[p] = data->target[row + 1];
+				targets++;
+			}
+		}
+	}
+	return targets;
+}
+
+/* ---------------------------------------------------------------- sampling */
+
+/* Window order of one epoch: weighted draws with replacement, or a permutation. */
+static void
+draw_epoch(int64_t n, const double *cdf, ss_rng *rng, int64_t *order)
+{
+	if (cdf != NULL)
+	{
+		double		total = cdf[n - 1];
+
+		for (int64_t i = 0; i < n; i++)
+		{
+			double		u = ss_rng_uniform(rng) * total;
+			int64_t		lo = 0,
+						hi = n - 1;
+
+			while (lo < hi)
+			{
+				int64_t		mid = (lo + hi) / 2;
+
+				if (cdf[mid] > u)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			order[i] = lo;
+		}
+	}
+	else
+	{
+		for (int64_t i = 0; i < n; i++)
+			order[i] = i;
+		for (int64_t i = n - 1; i > 0; i--)
+		{
+			int64_t		j = (int64_t) ss_rng_below(rng, (uint64_t) i + 1);
+			int64_t		tmp = order[i];
+
+			order[i] = order[j];
+			order[j] = tmp;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+static double
+validation_hit3(const ss_dims *d, const float *params, const ss_dataset *data,
+				const ss_window *w, int64_t n_w, ss_batch *batch,
+				ss_workspace *ws, const ss_train_callbacks *cb)
+{
+	int64_t		hits = 0,
+				n = 0;
+
+	for (int64_t i = 0; i < n_w; i += VALIDATION_BATCH)
+	{
+		int			nb = (int) (n_w - i < VALIDATION_BATCH ? n_w - i : VALIDATION_BATCH);
+		float	   *logits;
+		const int32_t *qt,
+				   *qb;
+		int			n_q;
+
+		if (cb && cb->tick)
+			cb->tick(cb->arg);
+		if (ss_fill_batch(data, w + i, nb, 1, batch) == 0)
+			continue;
+		n_q = ss_model_forward(d, params, batch, SS_QUERY_TARGETS, 0.0f, NULL, ws,
+							   &logits, &qt, &qb);
+		for (int q = 0; q < n_q; q++)
+		{
+			int			y = batch->target[(int64_t) qt[q] * batch->B + qb[q]];
+
+			hits += ss_rank_of(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3;
+		}
+		n += n_q;
+	}
+	return n > 0 ? (double) hits / n : 0.0;
+}
+
+void
+ss_predict_batch(const ss_dims *d, const float *params, const ss_batch *batch,
+				 ss_workspace *ws, float *probabilities)
+{
+	float	   *logits;
+	int			n_q = ss_model_forward(d, params, batch, SS_QUERY_LAST, 0.0f, NULL, ws,
+									   &logits, NULL, NULL);
+
+	memcpy(probabilities, logits, sizeof(float) * n_q * d->n_classes);
+	ss_softmax_rows(n_q, d->n_classes, probabilities);
+}
+
+/* ---------------------------------------------------------------- training */
+
+void
+ss_train_result_free(ss_train_result *r)
+{
+	ss_free(r->params);
+	ss_free(r->class_counts);
+	r->params = NULL;
+	r->class_counts = NULL;
+}
+
+const char *
+ss_train(const ss_dims *d, const ss_dataset *data,
+		 const int32_t *fit, int n_fit, const int32_t *val, int n_val,
+		 const ss_train_options *opt, const ss_train_callbacks *cb,
+		 ss_train_result *res)
+{
+	const int	C = d->n_classes;
+	const int64_t n_params = ss_param_count(d);
+	const char *err;
+	ss_rng		init_rng,
+				sample_rng,
+				dropout_rng;
+	float	   *params,
+			   *grads,
+			   *alpha = NULL;
+	double	   *counts,
+			   *cdf = NULL;
+	int64_t		n_w,
+				n_vw,
+				*order;
+	int32_t    *y;
+	ss_window  *w,
+			   *vw,
+			   *picked;
+	ss_batch   *batch;
+	ss_workspace *ws;
+	ss_adam    *adam;
+	int			since_best = 0;
+
+	memset(res, 0, sizeof(*res));
+	if ((err = ss_blas_load()) != NULL)
+		return err;
+	ss_blas_set_threads(opt->threads);
+
+	w = windows_of(data, fit, n_fit, opt->max_length, &n_w);
+	vw = windows_of(data, val, n_val, opt->max_length, &n_vw);
+	if (n_w == 0)
+		return "no training targets: every training client has a single event";
+
+	/* class counts over the owned training targets; focal alpha */
+	counts = SS_NEW_ARRAY(double, C);
+	for (int64_t i = 0; i < n_w; i++)
+		for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
+			if (data->target[r] >= 0)
+			{
+				counts[data->target[r]] += 1.0;
+				res->train_targets++;
+			}
+	if (res->train_targets == 0)
+		return "no training targets with a known category";
+	if (opt->class_weighting)
+	{
+		double		mean = 0.0;
+		int			seen = 0;
+
+		alpha = SS_NEW_ARRAY(float, C);
+		for (int c = 0; c < C; c++)
+			if (counts[c] > 0)
+			{
+				mean += 1.0 / sqrt(counts[c]);
+				seen++;
+			}
+		mean /= seen;
+		for (int c = 0; c < C; c++)
+			alpha[c] = counts[c] > 0 ? (float) (1.0 / sqrt(counts[c]) / mean) : 0.0f;
+	}
+	if (opt->weighted_sampling)
+	{
+		double		acc = 0.0;
+
+		cdf = SS_NEW_ARRAY(double, n_w);
+		for (int64_t i = 0; i < n_w; i++)
+		{
+			double		sum = 0.0;
+			int64_t		k = 0;
+
+			for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
+				if (data->target[r] >= 0)
+				{
+					sum += 1.0 / counts[data->target[r]];
+					k++;
+				}
+			acc += k > 0 ? sum / k : 0.0;
+			cdf[i] = acc;
+		}
+	}
+
+	ss_rng_seed(&init_rng, (uint64_t) opt->seed);
+	ss_rng_seed(&sample_rng, (uint64_t) opt->seed ^ 0x5eed5a3b1e5ULL);
+	ss_rng_seed(&dropout_rng, (uint64_t) opt->seed ^ 0xd509u);
+	params = SS_NEW_ARRAY(float, n_params);
+	grads = SS_NEW_ARRAY(float, n_params);
+	res->params = SS_NEW_ARRAY(float, n_params);
+	res->n_params = n_params;
+	ss_params_init(d, params, &init_rng);
+	memcpy(res->params, params, sizeof(float) * n_params);
+	adam = ss_adam_new(n_params, (float) opt->learning_rate);
+	order = SS_NEW_ARRAY(int64_t, n_w);
+	picked = SS_NEW_ARRAY(ss_window, opt->batch_size);
+	y = SS_NEW_ARRAY(int32_t, (int64_t) opt->batch_size * opt->max_length + 1);
+	batch = ss_batch_new(d, opt->batch_size > VALIDATION_BATCH ? opt->batch_size : VALIDATION_BATCH,
+						 opt->max_length);
+	ws = ss_workspace_new();
+	res->best_validation_hit3 = -1.0;
+	res->n_windows = n_w;
+
+	for (int epoch = 1; epoch <= opt->epochs; epoch++)
+	{
+		ss_epoch_stats st;
+		double		t0 = now_seconds(),
+					loss_sum = 0.0;
+		int64_t		n_targets = 0;
+		int64_t		next = 0;
+
+		memset(&st, 0, sizeof(st));
+		draw_epoch(n_w, cdf, &sample_rng, order);
+		while (next < n_w)
+		{
+			int			nb = 0;
+			int64_t		budget = 0,
+						nt;
+			float	   *logits;
+			const int32_t *qt,
+					   *qb;
+			int			n_q;
+			double		loss;
+
+			if (cb && cb->tick)
+				cb->tick(cb->arg);
+			while (next < n_w && budget < opt->batch_size)
+			{
+				const ss_window *pw = &w[order[next++]];
+
+				picked[nb++] = *pw;
+				budget += pw->end - first_owned(pw) + 1;
+			}
+			nt = ss_fill_batch(data, picked, nb, 1, batch);
+			if (nt == 0)
+				continue;
+			n_q = ss_model_forward(d, params, batch, SS_QUERY_TARGETS, (float) opt->dropout,
+								   &dropout_rng, ws, &logits, &qt, &qb);
+			for (int q = 0; q < n_q; q++)
+				y[q] = batch->target[(int64_t) qt[q] * batch->B + qb[q]];
+			loss = ss_focal_loss(n_q, C, logits, y, alpha, (float) opt->focal_gamma, logits, NULL);
+			memset(grads, 0, sizeof(float) * n_params);
+			ss_model_backward(d, params, batch, logits, ws, grads);
+			ss_clip_grad_norm(grads, n_params, opt->clip);
+			ss_adam_step(adam, params, grads);
+			loss_sum += loss * n_q;
+			n_targets += n_q;
+		}
+		st.epoch = epoch;
+		st.seconds = now_seconds() - t0;
+		st.targets = n_targets;
+		st.train_loss = n_targets > 0 ? loss_sum / n_targets : 0.0;
+		res->seconds_total += st.seconds;
+		res->epochs_run = epoch;
+		t0 = now_seconds();
+		if (n_vw > 0)
+			st.validation_hit3 = validation_hit3(d, params, data, vw, n_vw, batch, ws, cb);
+		st.validation_seconds = now_seconds() - t0;
+		res->targets_per_second += n_targets;	/* summed, divided below */
+		if (n_vw == 0 || st.validation_hit3 > res->best_validation_hit3)
+		{
+			st.improved = 1;
+			res->best_validation_hit3 = st.validation_hit3;
+			res->best_epoch = epoch;
+			memcpy(res->params, params, sizeof(float) * n_params);
+			since_best = 0;
+		}
+		else
+			since_best++;
+		if (cb && cb->epoch_done)
+			cb->epoch_done(cb->arg, &st);
+		if (since_best >= opt->patience)
+			break;
+	}
+	res->targets_per_second = res->seconds_total > 0
+		? res->targets_per_second / res->seconds_total : 0.0;
+	res->workspace_bytes = ss_workspace_bytes(ws);
+	res->class_counts = counts;
+
+	ss_workspace_free(ws);
+	ss_batch_free(batch);
+	ss_free(y);
+	ss_free(picked);
+	ss_free(order);
+	ss_adam_free(adam);
+	ss_free(grads);
+	ss_free(params);
+	ss_free(cdf);
+	ss_free(alpha);
+	ss_free(w);
+	ss_free(vw);
+	return NULL;
+}

@@ -1,0 +1,131 @@
+/*
+ * train.h - encoded event histories, training windows, the training loop
+ * (focal loss, weighted sampling, Adam, clipping, early stopping on
+ * validation Hit@3) and batched prediction.
+ */
+#ifndef SS_TRAIN_H
+#define SS_TRAIN_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+/*
+ * Events of many clients, encoded for the model and grouped by client in
+ * time order: client c owns events offsets[c] .. offsets[c+1]-1.
+ */
+typedef struct ss_dataset
+{
+	int			n_clients;
+	int64_t		n_events;
+	int			n_features;
+	int			n_numeric;
+	int64_t    *offsets;		/* n_clients + 1 */
+	int32_t    *cat_in;			/* embedding id of the category: class + 2, UNK = 1 */
+	int32_t    *feat_in;		/* n_events x F embedding ids, UNK = 1 */
+	float	   *num_in;			/* n_events x N z-scores, missing = 0 */
+	int32_t    *target;			/* class of the event, -1 if unknown */
+} ss_dataset;
+
+typedef struct ss_train_options
+{
+	int			hidden;
+	int			layers;
+	double		embedding_scale;
+	double		dropout;
+	double		learning_rate;
+	int			batch_size;		/* target positions per optimiser step */
+	int			epochs;
+	int			patience;
+	int			max_length;
+	double		focal_gamma;
+	int			class_weighting;	/* focal alpha ~ n_c^-1/2 */
+	int			weighted_sampling;	/* draw windows by inverse target frequency */
+	double		validation_fraction;
+	int64_t		seed;
+	int			threads;
+	double		clip;
+} ss_train_options;
+
+void		ss_train_options_default(ss_train_options *o);
+
+typedef struct ss_epoch_stats
+{
+	int			epoch;
+	double		train_loss;
+	double		validation_hit3;
+	double		seconds;		/* training part of the epoch */
+	double		validation_seconds;
+	int64_t		targets;		/* target positions trained on */
+	int			improved;
+} ss_epoch_stats;
+
+typedef struct ss_train_callbacks
+{
+	void	   *arg;
+	/* called between batches: may throw (longjmp) to cancel */
+	void		(*tick) (void *arg);
+	void		(*epoch_done) (void *arg, const ss_epoch_stats *stats);
+} ss_train_callbacks;
+
+typedef struct ss_train_result
+{
+	int			epochs_run;
+	int			best_epoch;
+	double		best_validation_hit3;
+	double		seconds_total;	/* training, validation excluded */
+	double		targets_per_second;
+	int64_t		train_targets;	/* owned targets per epoch */
+	int64_t		n_windows;
+	int64_t		workspace_bytes;
+	float	   *params;			/* best epoch's parameters (ss_param_count) */
+	int64_t		n_params;
+	double	   *class_counts;	/* n_classes: training target counts */
+} ss_train_result;
+
+/*
+ * Trains on the clients listed in fit (early stopping on val; n_val may be
+ * 0, then the last epoch is kept).  dims must be finished (ss_dims_finish).
+ * Returns NULL on success or an error message.
+ */
+const char *ss_train(const ss_dims *dims, const ss_dataset *data,
+					 const int32_t *fit, int n_fit,
+					 const int32_t *val, int n_val,
+					 const ss_train_options *opt,
+					 const ss_train_callbacks *cb, ss_train_result *result);
+
+void		ss_train_result_free(ss_train_result *r);
+
+/*
+ * Windows of a client of n events (rows o .. o+n-1) as in the reference:
+ * windows start at k * (L / 2), hold at most L input events; window 0 owns
+ * targets 1..L, later windows their last L/2 (rounded down) targets.
+ * Returns the number of windows written (at most ss_window_count()).
+ */
+typedef struct ss_window
+{
+	int64_t		start;			/* first input row */
+	int64_t		end;			/* one past the last input row = last target row */
+	int64_t		first_target;	/* targets at rows < first_target carry no loss */
+} ss_window;
+
+int64_t		ss_window_count(int64_t n, int max_len);
+int64_t		ss_client_windows(int64_t o, int64_t n, int max_len, ss_window *out);
+
+/*
+ * Prediction for a set of histories: probabilities[i x C] of the event
+ * after the last one of each sequence in batch (eval mode, softmax).
+ */
+void		ss_predict_batch(const ss_dims *d, const float *params,
+							 const ss_batch *batch, ss_workspace *ws,
+							 float *probabilities);
+
+/*
+ * Fills batch (time-major) with the given windows of data: input rows
+ * [start, end), targets of rows >= max(first_target, start + 1) (or none
+ * when with_targets is 0).  Returns the number of targets.
+ */
+int64_t		ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
+						  int with_targets, ss_batch *batch);
+
+#endif
