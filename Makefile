@@ -1,0 +1,36 @@
+# seqsales - PGXS build
+EXTENSION = seqsales
+MODULE_big = seqsales
+EXTVERSION = 0.1
+
+CORE_SRCS = $(sort $(wildcard src/core/*.c))
+PG_SRCS = $(sort $(wildcard src/pg/*.c))
+OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+
+# install script: the SQL fragments of src/sql, in this order
+SQL_PARTS = src/sql/catalog.sql src/sql/functions.sql src/sql/demo_data.sql
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+
+# OpenBLAS is opened with dlopen() in the backend (see src/core/blas.h)
+SHLIB_LINK = -ldl -lm
+PG_CFLAGS = -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
+
+REGRESS = setup train predict errors catalog
+REGRESS_OPTS = --inputdir=test --outputdir=test/output --load-extension=$(EXTENSION)
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	( echo "-- seqsales $(EXTVERSION) install script (generated from src/sql/*.sql by make)"; \
+	  printf '%s\n' '\echo Use "CREATE EXTENSION seqsales" to load this file. \quit'; \
+	  for f in $(SQL_PARTS); do echo; echo "-- $$f"; cat $$f; done ) > $@
+
+unit: tests/unit/test_core
+	tests/unit/test_core tests/fixtures
+
+tests/unit/test_core: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/unit/*.c tests/unit/*.h)
+	$(MAKE) -C tests/unit test_core
+
+.PHONY: unit

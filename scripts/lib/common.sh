@@ -1,0 +1,67 @@
+# Shared shell functions of scripts/*.sh: dependencies, build, throwaway cluster.
+# Source it; it sets -euo pipefail.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG="$PG_BIN/pg_config"
+export PATH="$PG_BIN:$PATH"
+
+log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages the build, the tests and the demo need.
+ensure_deps() {
+    local need=()
+    [ -x "$PG_BIN/postgres" ] || need+=(postgresql-15)
+    [ -f /usr/include/postgresql/15/server/postgres.h ] || need+=(postgresql-server-dev-15)
+    ls /usr/lib/x86_64-linux-gnu/libopenblas.so.0 /usr/lib/*/libopenblas.so.0 >/dev/null 2>&1 || need+=(libopenblas-dev)
+    command -v gcc >/dev/null || need+=(gcc)
+    command -v make >/dev/null || need+=(make)
+    command -v runuser >/dev/null || need+=(util-linux)
+    if [ "${#need[@]}" -gt 0 ]; then
+        log "installing ${need[*]}"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+}
+
+build_install() {
+    log "building seqsales"
+    make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null
+    as_root make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+# A throwaway cluster owned by the postgres user, on a unix socket and its own
+# port; removed on exit (also on failure).  Sets PGHOST PGPORT PGUSER PGDATABASE.
+CLUSTER_DIR=""
+cluster_stop() {
+    if [ -n "$CLUSTER_DIR" ] && [ -d "$CLUSTER_DIR" ]; then
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+        rm -rf "$CLUSTER_DIR"
+    fi
+    CLUSTER_DIR=""
+}
+
+free_port() {
+    local p
+    for p in $(seq "${1:-55432}" 65000); do
+        if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null && [ ! -e "/tmp/.s.PGSQL.$p" ]; then
+            echo "$p"; return
+        fi
+    done
+}
+
+cluster_start() {
+    CLUSTER_DIR="$(mktemp -d /tmp/seqsales_pg.XXXXXX)"
+    chown postgres: "$CLUSTER_DIR"
+    chmod 755 "$CLUSTER_DIR"
+    trap cluster_stop EXIT
+    export PGPORT="$(free_port $((50000 + RANDOM % 10000)))"
+    export PGHOST="$CLUSTER_DIR" PGUSER=postgres PGDATABASE=postgres
+    log "starting a throwaway cluster in $CLUSTER_DIR (port $PGPORT)"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
+        -o "-k $CLUSTER_DIR -p $PGPORT -c listen_addresses='' -c shared_buffers=256MB -c max_wal_size=4GB -c fsync=off ${PG_EXTRA_OPTS:-}" start >/dev/null
+}

@@ -1,0 +1,305 @@
+/*
+ * common.c - glue between PostgreSQL and the core: module start-up, the
+ * core's allocator, OpenBLAS loading, column checks, a string dictionary
+ * and the protocol's md5 client split.
+ */
+#include "seqsales.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "common/md5.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "../core/blas.h"
+#include "../core/ss_alloc.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* ---------------------------------------------------------------- core glue */
+
+static MemoryContext core_cxt = NULL;
+
+static void *
+core_alloc(size_t size)
+{
+	return MemoryContextAllocHuge(core_cxt ? core_cxt : CurrentMemoryContext, size);
+}
+
+static void
+core_free(void *ptr)
+{
+	pfree(ptr);
+}
+
+void
+core_use_context(MemoryContext cxt)
+{
+	core_cxt = cxt;
+}
+
+void
+core_load_blas(void)
+{
+	const char *err = ss_blas_load();
+
+	if (err != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("seqsales: %s", err),
+				 errhint("Install OpenBLAS (Debian package libopenblas0).")));
+}
+
+void
+_PG_init(void)
+{
+	/*
+	 * Nothing heavy here: OpenBLAS is loaded on first use (see blas.h), so a
+	 * postmaster that preloads this library starts no BLAS threads.
+	 */
+	ss_set_allocator(core_alloc, core_free);
+}
+
+const char *
+seqsales_schema(Oid fn_oid)
+{
+	char	   *nsp = get_namespace_name(get_func_namespace(fn_oid));
+
+	if (nsp == NULL)
+		elog(ERROR, "cache lookup failed for the namespace of function %u", fn_oid);
+	return quote_identifier(nsp);
+}
+
+/* ---------------------------------------------------------------- columns */
+
+const char *
+time_kind_name(TimeKind k)
+{
+	switch (k)
+	{
+		case TIME_TIMESTAMP:
+			return "timestamp";
+		case TIME_DATE:
+			return "date";
+		default:
+			return "integer";
+	}
+}
+
+static Oid
+column_type(Oid relid, const char *col, const char *role)
+{
+	AttrNumber	att;
+
+	if (col == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s column name must not be NULL", role)));
+	att = get_attnum(relid, col);
+	if (att == InvalidAttrNumber || att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" does not exist in relation %s", col, get_rel_name(relid)),
+				 errhint("The %s column is given by name; check its spelling and case.", role)));
+	return get_atttype(relid, att);
+}
+
+static bool
+is_integer_type(Oid t)
+{
+	return t == INT2OID || t == INT4OID || t == INT8OID;
+}
+
+void
+columns_validate(Oid relid, ColumnSpec *cols)
+{
+	Oid			t;
+	TypeCacheEntry *tce;
+
+	cols->client_type = column_type(relid, cols->client, "client");
+	tce = lookup_type_cache(cols->client_type, TYPECACHE_LT_OPR | TYPECACHE_EQ_OPR);
+	if (!OidIsValid(tce->lt_opr) || !OidIsValid(tce->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("client column \"%s\" of type %s cannot be sorted", cols->client,
+						format_type_be(cols->client_type)),
+				 errhint("Use a column of type integer, bigint, text or uuid.")));
+
+	t = column_type(relid, cols->time, "time");
+	if (t == TIMESTAMPOID || t == TIMESTAMPTZOID)
+		cols->time_kind = TIME_TIMESTAMP;
+	else if (t == DATEOID)
+		cols->time_kind = TIME_DATE;
+	else if (is_integer_type(t))
+		cols->time_kind = TIME_INTEGER;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("time column \"%s\" has type %s", cols->time, format_type_be(t)),
+				 errhint("Use a timestamp, timestamptz, date or integer order number column.")));
+
+	(void) column_type(relid, cols->target, "target");
+	if (cols->tiebreak != NULL)
+	{
+		t = column_type(relid, cols->tiebreak, "tie-break");
+		tce = lookup_type_cache(t, TYPECACHE_LT_OPR);
+		if (!OidIsValid(tce->lt_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("tie-break column \"%s\" of type %s cannot be sorted", cols->tiebreak,
+							format_type_be(t))));
+	}
+	for (int j = 0; j < cols->n_cat; j++)
+	{
+		(void) column_type(relid, cols->cat[j], "categorical");
+		for (int k = 0; k < j; k++)
+			if (strcmp(cols->cat[k], cols->cat[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("categorical column \"%s\" is listed twice", cols->cat[j])));
+	}
+	for (int j = 0; j < cols->n_num; j++)
+	{
+		t = column_type(relid, cols->num[j], "numeric");
+		if (!(is_integer_type(t) || t == FLOAT4OID || t == FLOAT8OID || t == NUMERICOID))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("numeric column \"%s\" has type %s", cols->num[j], format_type_be(t)),
+					 errhint("Numeric features must be of a numeric type (smallint, integer, bigint, real, double precision, numeric); list other columns as categorical.")));
+		for (int k = 0; k < j; k++)
+			if (strcmp(cols->num[k], cols->num[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("numeric column \"%s\" is listed twice", cols->num[j])));
+	}
+	if (cols->n_cat > SS_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("at most %d categorical columns are supported", SS_MAX_FEATURES)));
+	if (cols->n_num > 255)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("at most 255 numeric columns are supported")));
+}
+
+/*
+ * Select list: [client::text,] target::text, time as seconds (float8),
+ * categoricals::text, numerics::float8.
+ */
+void
+columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client)
+{
+	if (with_client)
+		appendStringInfo(buf, "%s::text, ", quote_identifier(cols->client));
+	appendStringInfo(buf, "%s::text, ", quote_identifier(cols->target));
+	if (cols->time_kind == TIME_INTEGER)
+		appendStringInfo(buf, "%s::float8", quote_identifier(cols->time));
+	else
+		appendStringInfo(buf, "extract(epoch from %s)::float8", quote_identifier(cols->time));
+	for (int j = 0; j < cols->n_cat; j++)
+		appendStringInfo(buf, ", %s::text", quote_identifier(cols->cat[j]));
+	for (int j = 0; j < cols->n_num; j++)
+		appendStringInfo(buf, ", %s::float8", quote_identifier(cols->num[j]));
+}
+
+/* ---------------------------------------------------------------- strings */
+
+StrDict *
+strdict_new(int expected)
+{
+	StrDict    *d = palloc0(sizeof(StrDict));
+
+	d->cap = 64;
+	while (d->cap < expected * 2)
+		d->cap *= 2;
+	d->slots = palloc0(sizeof(int) * d->cap);
+	d->strs_cap = 32;
+	d->strs = palloc(sizeof(char *) * d->strs_cap);
+	d->hashes = palloc(sizeof(uint32) * d->strs_cap);
+	return d;
+}
+
+static int
+strdict_find(const StrDict *d, const char *s, uint32 h)
+{
+	uint32		mask = (uint32) d->cap - 1;
+
+	for (uint32 i = h & mask;; i = (i + 1) & mask)
+	{
+		int			id = d->slots[i] - 1;
+
+		if (id < 0)
+			return -(int) i - 1;	/* free slot i */
+		if (d->hashes[id] == h && strcmp(d->strs[id], s) == 0)
+			return id;
+	}
+}
+
+int
+strdict_lookup(const StrDict *d, const char *s)
+{
+	int			r = strdict_find(d, s, hash_bytes((const unsigned char *) s, strlen(s)));
+
+	return r >= 0 ? r : -1;
+}
+
+int
+strdict_intern(StrDict *d, const char *s)
+{
+	uint32		h = hash_bytes((const unsigned char *) s, strlen(s));
+	int			r = strdict_find(d, s, h);
+
+	if (r >= 0)
+		return r;
+	if (d->n + 1 > d->cap / 2)
+	{
+		/* grow and rehash */
+		int			old_cap = d->cap;
+
+		d->cap *= 2;
+		pfree(d->slots);
+		d->slots = palloc0(sizeof(int) * d->cap);
+		(void) old_cap;
+		for (int id = 0; id < d->n; id++)
+		{
+			int			f = strdict_find(d, d->strs[id], d->hashes[id]);
+
+			d->slots[-f - 1] = id + 1;
+		}
+		r = strdict_find(d, s, h);
+	}
+	if (d->n == d->strs_cap)
+	{
+		d->strs_cap *= 2;
+		d->strs = repalloc(d->strs, sizeof(char *) * d->strs_cap);
+		d->hashes = repalloc(d->hashes, sizeof(uint32) * d->strs_cap);
+	}
+	d->strs[d->n] = pstrdup(s);
+	d->hashes[d->n] = h;
+	d->slots[-r - 1] = d->n + 1;
+	return d->n++;
+}
+
+/* ---------------------------------------------------------------- split */
+
+uint32
+client_hash_part(int64 seed, const char *client_id, int from)
+{
+	char		hex[33];
+	char		part[8];
+	const char *errstr = NULL;
+	char	   *text = psprintf(INT64_FORMAT ":%s", seed, client_id);
+
+	if (!pg_md5_hash(text, strlen(text), hex, &errstr))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute md5: %s", errstr ? errstr : "unknown error")));
+	pfree(text);
+	memcpy(part, hex + from, 7);
+	part[7] = '\0';
+	return (uint32) strtoul(part, NULL, 16);
+}

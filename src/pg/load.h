@@ -1,0 +1,39 @@
+/*
+ * load.h - reading a source relation's order lines into compact arrays.
+ */
+#ifndef SEQSALES_LOAD_H
+#define SEQSALES_LOAD_H
+
+#include "seqsales.h"
+
+/*
+ * Events of every client with at least two events, grouped by client in
+ * time order.  Strings are interned: category and categorical values are
+ * ids into the dictionaries (feature value -1 = NULL).  num holds the
+ * numeric columns then, for date/time sources, the gap feature; NaN =
+ * missing.
+ */
+typedef struct RawEvents
+{
+	int			n_clients;
+	int64		n_events;
+	int64		rows_read;
+	int64		clients_read;
+	char	  **client_ids;		/* n_clients, as text */
+	int64	   *offsets;		/* n_clients + 1 */
+	int32	   *cat;			/* n_events: id in categories */
+	int32	   *feat;			/* n_events x n_cat */
+	float	   *num;			/* n_events x n_numeric */
+	int			n_cat;
+	int			n_numeric;
+	StrDict    *categories;
+	StrDict   **values;			/* per categorical column */
+} RawEvents;
+
+/* One ordered cursor scan of the relation (requires an SPI connection). */
+RawEvents  *load_events(Oid relid, const ColumnSpec *cols);
+
+/* log1p(days between two event times given in seconds), >= 0 */
+double		gap_feature(double seconds);
+
+#endif

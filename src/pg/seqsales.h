@@ -1,0 +1,95 @@
+/*
+ * seqsales.h - declarations shared by the SQL-facing part of seqsales.
+ *
+ * src/core is the learning engine (no PostgreSQL headers); this directory
+ * connects it to SQL: reading rows through SPI, the catalog of models, the
+ * per-backend model cache, options and errors.
+ */
+#ifndef SEQSALES_H
+#define SEQSALES_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/memutils.h"
+
+#include "../core/model.h"
+#include "../core/train.h"
+
+/* ---------------------------------------------------------------- columns */
+
+typedef enum TimeKind
+{
+	TIME_TIMESTAMP,				/* timestamp or timestamptz: derive the gap feature */
+	TIME_DATE,					/* date: derive the gap feature */
+	TIME_INTEGER				/* an order number: no gap feature */
+} TimeKind;
+
+/* Which columns of the source relation feed the model. */
+typedef struct ColumnSpec
+{
+	char	   *client;
+	char	   *time;
+	char	   *target;
+	char	   *tiebreak;		/* NULL: none */
+	int			n_cat;
+	char	  **cat;
+	int			n_num;
+	char	  **num;
+	Oid			client_type;
+	TimeKind	time_kind;
+} ColumnSpec;
+
+#define GAP_FEATURE_NAME "log1p_days_since_prev"
+
+/* Checks the columns against the relation (existence, types); fills the types. */
+void		columns_validate(Oid relid, ColumnSpec *cols);
+
+/* "SELECT <columns> FROM rel" part shared by training and prediction */
+void		columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client);
+
+/* Numeric inputs of a model: the numeric columns, then the gap feature. */
+static inline int
+columns_n_numeric(const ColumnSpec *cols)
+{
+	return cols->n_num + (cols->time_kind != TIME_INTEGER ? 1 : 0);
+}
+
+const char *time_kind_name(TimeKind k);
+
+/* ---------------------------------------------------------------- strings */
+
+/* A set of distinct strings, each with a dense id in order of insertion. */
+typedef struct StrDict
+{
+	int			n;
+	int			cap;			/* slots, a power of two */
+	int		   *slots;			/* id + 1, 0 = empty */
+	uint32	   *hashes;			/* per id */
+	char	  **strs;			/* per id */
+	int			strs_cap;
+} StrDict;
+
+StrDict    *strdict_new(int expected);
+int			strdict_intern(StrDict *d, const char *s);	/* id */
+int			strdict_lookup(const StrDict *d, const char *s); /* id or -1 */
+
+/* ---------------------------------------------------------------- core glue */
+
+/* Routes the core's allocations into cxt (palloc), until the next call. */
+void		core_use_context(MemoryContext cxt);
+
+/* Loads OpenBLAS into this backend, or raises an ERROR. */
+void		core_load_blas(void);
+
+/*
+ * Schema of the extension (that of the calling SQL function, fn_oid),
+ * quoted for use in queries.
+ */
+const char *seqsales_schema(Oid fn_oid);
+
+/* md5-based client split of the protocol: int(md5("<seed>:<id>")[from:from+7], 16) */
+uint32		client_hash_part(int64 seed, const char *client_id, int from);
+
+#endif

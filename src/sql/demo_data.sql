@@ -1,0 +1,415 @@
+-- seqsales: built-in synthetic demo data generator.
+--
+-- Fragment of the extension install script (concatenated by the Makefile):
+-- no CREATE EXTENSION, no \echo, no transaction control, objects created in
+-- the current schema.
+--
+--   SELECT seqsales_demo_data();              -- 2000 clients, seed 1
+--   SELECT seqsales_demo_data(100000, 42);
+--
+-- (Re)creates and fills seqsales_demo_orders with anonymised-looking B2B
+-- procurement lines (one row per order line) and returns the row count.
+-- The generator is a set-based port of the ideas of the reference Python
+-- generator (anchors/torch_ref/gen_synth.py).  The next product family is
+-- predictable from the history through:
+--
+--   * latent industry segment (not written): drives which equipment the client
+--     owns and which of the 16 "other" families it buys (Zipf-like popularity);
+--   * installed base: each owned equipment type needs its consumable (CONS_*)
+--     re-ordered periodically and periodic maintenance (MAINT_*), on a period
+--     drawn per client and installation -- the time gaps carry the signal;
+--   * maintenance follows equipment: buying EQ_x triggers a commissioning
+--     MAINT_x within days and an initial CONS_x stock, and starts the cycles;
+--   * routine re-orders: each client re-orders 2-4 "other" families on its own
+--     period (20-70 days);
+--   * bundles: packaging -> freight, furniture -> office supplies, ...
+--     usually follow within hours / a day or two;
+--   * seasonality: HVAC spring service, office supplies in Aug/Sep, catering in
+--     December, licences in January, PPE/workwear in Q4, public-sector
+--     equipment purchases in Nov/Dec.
+--
+-- Determinism: every random number is a hash of (seed, client, process, event
+-- index, draw index) computed with hashint8extended() (Jenkins lookup3 on
+-- 32-bit integer values: pure integer arithmetic, endian independent, stable
+-- across PostgreSQL versions because hash partitioning depends on it).  No
+-- random()/setseed() is used, so the result depends neither on the plan nor on
+-- the order in which rows are produced.  Float noise only goes through + - * /,
+-- exp and ln (a last-ulp libm difference could only matter at an exact
+-- rounding boundary).
+
+-- Uniform [0, 1) from the 52 low bits of a 64-bit hash of (k, s).
+CREATE FUNCTION seqsales_demo_rand(k bigint, s bigint)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT (hashint8extended(k, s) & 4503599627370495)::double precision
+         / 4503599627370496.0
+$$;
+
+COMMENT ON FUNCTION seqsales_demo_rand(bigint, bigint) IS
+  'internal helper of seqsales_demo_data(): deterministic uniform [0,1) from a hash of (k, s)';
+
+-- Approximately standard normal (Irwin-Hall: sum of the four 16-bit lanes of
+-- one 64-bit hash, standardised; bounded to +-3.46).
+CREATE FUNCTION seqsales_demo_randn(k bigint, s bigint)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT (((hashint8extended(k, s) & 65535)
+         + ((hashint8extended(k, s) >> 16) & 65535)
+         + ((hashint8extended(k, s) >> 32) & 65535)
+         + ((hashint8extended(k, s) >> 48) & 65535))::double precision
+         - 131070.0) * (1.7320508075688772 / 65536.0)
+$$;
+
+COMMENT ON FUNCTION seqsales_demo_randn(bigint, bigint) IS
+  'internal helper of seqsales_demo_data(): deterministic approx. N(0,1) from a hash of (k, s)';
+
+
+CREATE FUNCTION seqsales_demo_data(clients integer DEFAULT 2000, seed integer DEFAULT 1)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+-- the row estimates of the generate_series() steps are huge, which would make
+-- the planner spend seconds JIT-compiling a query that runs in well under one
+SET jit = off
+AS $fn$
+DECLARE
+  p_clients integer := clients;
+  p_seed    integer := seed;
+  base      bigint;
+  sch       text := current_schema();
+  n_rows    bigint;
+BEGIN
+  IF p_clients IS NULL OR p_clients < 1 OR p_clients > 10000000 THEN
+    RAISE EXCEPTION 'seqsales_demo_data: clients must be between 1 and 10000000, got %',
+                    coalesce(p_clients::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the number of synthetic clients, e.g. SELECT seqsales_demo_data(2000, 1);';
+  END IF;
+  IF p_seed IS NULL THEN
+    RAISE EXCEPTION 'seqsales_demo_data: seed must not be NULL'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass any integer seed, e.g. SELECT seqsales_demo_data(2000, 1); the same (clients, seed) always gives the same rows.';
+  END IF;
+  IF sch IS NULL THEN
+    RAISE EXCEPTION 'seqsales_demo_data: no current schema to create seqsales_demo_orders in'
+      USING ERRCODE = 'invalid_schema_name',
+            HINT = 'Set search_path to an existing schema.';
+  END IF;
+
+  base := hashint8extended(p_seed, 7340033);
+
+  EXECUTE format('DROP TABLE IF EXISTS %I.seqsales_demo_orders', sch);
+  EXECUTE format($ddl$
+    CREATE TABLE %I.seqsales_demo_orders (
+      client_id        text        NOT NULL,
+      ordered_at       timestamptz NOT NULL,
+      category         text        NOT NULL,
+      contract_type    text,
+      supplier_segment text,
+      region           text,
+      order_volume     numeric,
+      contract_value   numeric
+    )$ddl$, sch);
+  EXECUTE format('COMMENT ON TABLE %I.seqsales_demo_orders IS %L', sch,
+                 format('seqsales synthetic demo order lines: seqsales_demo_data(%s, %s)', p_clients, p_seed));
+
+  -- $1 = number of clients, $2 = base seed.
+  -- Times t are in days since the client's first possible order (start_day,
+  -- days since 2021-01-01 UTC); w is the client's observation window.
+  EXECUTE format($q$
+  INSERT INTO %I.seqsales_demo_orders
+  WITH
+  eqt(eq, ename, cname, p_eq, p_maint, p_cons) AS (VALUES
+    (1, 'PUMPS',           'PUMP_SEALS',      8000.0,  650.0, 18.0),
+    (2, 'COMPRESSORS',     'COMPRESSOR_OIL', 14000.0,  900.0,  9.0),
+    (3, 'FORKLIFTS',       'FORKLIFT_TYRES', 26000.0, 1100.0, 60.0),
+    (4, 'HVAC',            'HVAC_FILTERS',   18000.0,  800.0, 14.0),
+    (5, 'SERVERS',         'STORAGE_DRIVES', 12000.0, 1200.0, 95.0),
+    (6, 'PRINTERS',        'TONER',           2500.0,  300.0, 45.0),
+    (7, 'CNC_MACHINES',    'CUTTING_TOOLS',  60000.0, 2000.0, 25.0),
+    (8, 'LAB_INSTRUMENTS', 'LAB_REAGENTS',   30000.0, 1500.0, 40.0)),
+  -- "other" families, listed by global popularity (Zipf rank)
+  oth0(rnk, name, price) AS (VALUES
+    (1, 'OFFICE_SUPPLIES', 8.0), (2, 'PPE_SAFETY', 15.0), (3, 'CLEANING_SUPPLIES', 6.0),
+    (4, 'PACKAGING', 3.0), (5, 'IT_ACCESSORIES', 30.0), (6, 'FASTENERS', 0.8),
+    (7, 'ELECTRICAL_COMPONENTS', 12.0), (8, 'WORKWEAR', 35.0), (9, 'HAND_TOOLS', 40.0),
+    (10, 'LUBRICANTS', 10.0), (11, 'SOFTWARE_LICENSES', 120.0), (12, 'LIGHTING', 25.0),
+    (13, 'FREIGHT_SERVICES', 80.0), (14, 'OFFICE_FURNITURE', 250.0), (15, 'CATERING', 20.0),
+    (16, 'CONSULTING', 1200.0)),
+  oth AS MATERIALIZED (SELECT oth0.*, 1.0 / power(rnk::numeric, 0.8) AS zipf FROM oth0),
+  -- 40 categories; kind 1 = EQ, 2 = MAINT, 3 = CONS, 4 = other
+  cat AS MATERIALIZED (
+    SELECT eq AS cat_id, 'EQ_' || ename AS name, 1 AS kind, eq, 0 AS rnk, p_eq AS price FROM eqt
+    UNION ALL SELECT 8 + eq, 'MAINT_' || ename, 2, eq, 0, p_maint FROM eqt
+    UNION ALL SELECT 16 + eq, 'CONS_' || cname, 3, eq, 0, p_cons FROM eqt
+    UNION ALL SELECT 24 + rnk, name, 4, 0, rnk, price FROM oth),
+  -- latent industries: 1 manufacturing .25, 2 healthcare, 3 logistics,
+  -- 4 it_services, 5 public_sector, 6 construction (.15 each)
+  ind(ind, pref_eq, pref_oth) AS (VALUES
+    (1, '{1,2,7,3}'::int[], '{6,10,2,7,9,8}'::int[]),
+    (2, '{8,4,6,5}',        '{3,1,15,8}'),
+    (3, '{3,4,6}',          '{4,13,8,10}'),
+    (4, '{5,6,4}',          '{5,11,1,14}'),
+    (5, '{6,4,5,8}',        '{1,14,16,3,15}'),
+    (6, '{2,1,3}',          '{2,9,8,7,6,12}')),
+  bundle(src, dst) AS (VALUES  -- after src, dst is likely next
+    (24 + 4, 24 + 13),   -- packaging -> freight
+    (24 + 14, 24 + 1),   -- office furniture -> office supplies
+    (24 + 7, 24 + 12),   -- electrical components -> lighting
+    (24 + 9, 24 + 6),    -- hand tools -> fasteners
+    (24 + 16, 24 + 11),  -- consulting -> software licences
+    (24 + 5, 24 + 11),   -- IT accessories -> software licences
+    (24 + 8, 24 + 2),    -- workwear -> PPE
+    (24 + 10, 24 + 9)),  -- lubricants -> hand tools
+  -- month of each day since 2021-01-01
+  mon AS (SELECT array_agg(extract(month FROM date '2021-01-01' + d)::int ORDER BY d) AS m
+          FROM generate_series(0, 1100) d),
+  -- ad-hoc purchase stream: category distribution per (industry, month) as a
+  -- 1000-slot lookup array (exact numeric arithmetic, so slots are portable)
+  sw AS (
+    SELECT i.ind, mm, c.cat_id,
+           CASE WHEN c.kind = 1
+                THEN 0.05 * CASE WHEN c.eq = ANY (i.pref_eq) THEN 1.0 ELSE 0.15 END
+                          * CASE WHEN i.ind = 5 THEN CASE WHEN mm IN (11, 12) THEN 4.0 ELSE 0.6 END ELSE 1.0 END
+                ELSE 0.3 * o.zipf
+                     * CASE WHEN c.rnk = ANY (i.pref_oth) THEN 1.0 ELSE 0.3 END
+                     * CASE c.name
+                         WHEN 'OFFICE_SUPPLIES'   THEN CASE WHEN mm IN (8, 9) THEN 2.5 ELSE 1.0 END
+                         WHEN 'CATERING'          THEN CASE WHEN mm = 12 THEN 4.0 ELSE 0.7 END
+                         WHEN 'PPE_SAFETY'        THEN CASE WHEN mm IN (10, 11, 12) THEN 2.0 ELSE 1.0 END
+                         WHEN 'WORKWEAR'          THEN CASE WHEN mm IN (10, 11, 12) THEN 2.0 ELSE 1.0 END
+                         WHEN 'LIGHTING'          THEN CASE WHEN mm IN (10, 11, 12, 1) THEN 1.5 ELSE 1.0 END
+                         WHEN 'SOFTWARE_LICENSES' THEN CASE WHEN mm = 1 THEN 3.0 ELSE 0.8 END
+                         WHEN 'CONSULTING'        THEN CASE WHEN mm IN (1, 2) THEN 2.0 ELSE 1.0 END
+                         ELSE 1.0 END
+           END AS w
+    FROM ind i CROSS JOIN generate_series(1, 12) mm
+    CROSS JOIN cat c LEFT JOIN oth o ON o.rnk = c.rnk
+    WHERE c.kind IN (1, 4)),
+  sc AS (
+    SELECT ind, mm, cat_id,
+           sum(w) OVER (PARTITION BY ind, mm ORDER BY cat_id) / sum(w) OVER (PARTITION BY ind, mm) AS hi
+    FROM sw),
+  sl AS (
+    SELECT ind, mm, cat_id, round(1000 * hi)::int AS hi,
+           round(1000 * coalesce(lag(hi) OVER (PARTITION BY ind, mm ORDER BY cat_id), 0))::int AS lo
+    FROM sc),
+  slots AS MATERIALIZED (
+    SELECT ind, mm, array_agg(cat_id ORDER BY s) AS arr
+    FROM sl CROSS JOIN LATERAL generate_series(lo, hi - 1) s
+    GROUP BY ind, mm),
+  -- routine candidate weights per (industry, family): Zipf x industry affinity
+  rw AS MATERIALIZED (
+    SELECT i.ind, o.rnk,
+           (CASE WHEN o.rnk = ANY (i.pref_oth) THEN 1.0 ELSE 0.12 END / power(o.rnk::numeric, 0.4))::float8 AS w
+    FROM ind i CROSS JOIN oth o),
+  -- clients and their latent parameters
+  cl0 AS (
+    SELECT c, cs,
+           CASE WHEN u1 < 0.25 THEN 1 WHEN u1 < 0.40 THEN 2 WHEN u1 < 0.55 THEN 3
+                WHEN u1 < 0.70 THEN 4 WHEN u1 < 0.85 THEN 5 ELSE 6 END AS ind,
+           1 + floor(5 * u2)::int AS region,
+           exp(0.6 * z3) AS scale,                          -- company size
+           u4 < 0.5 AS subscriber,                          -- prefers subscriptions for consumables
+           floor(730 * u5)::int AS start_day,
+           CASE WHEN u6 < 0.02 THEN 1                       -- a few one-off buyers
+                ELSE least(200, greatest(2, round(25 * exp(0.7 * z7))))::int END AS n_target,
+           exp(0.5 * z8) / 45.0 AS adhoc_rate,              -- ad-hoc purchases per day
+           1 + floor(3 * u9)::int AS k_eq,                  -- preferred equipment types owned
+           CASE WHEN u10 < 0.2 THEN 1 + floor(8 * u11)::int END AS extra_eq,
+           2 + floor(3 * u12)::int AS n_rout                -- routine re-order families
+    FROM generate_series(1, $1) c
+    CROSS JOIN LATERAL (SELECT hashint8extended(c, $2) AS cs) h
+    CROSS JOIN LATERAL (
+      SELECT seqsales_demo_rand(1, cs) AS u1, seqsales_demo_rand(2, cs) AS u2,
+             seqsales_demo_randn(3, cs) AS z3, seqsales_demo_rand(4, cs) AS u4,
+             seqsales_demo_rand(5, cs) AS u5, seqsales_demo_rand(6, cs) AS u6,
+             seqsales_demo_randn(7, cs) AS z7, seqsales_demo_randn(8, cs) AS z8,
+             seqsales_demo_rand(9, cs) AS u9, seqsales_demo_rand(10, cs) AS u10,
+             seqsales_demo_rand(11, cs) AS u11, seqsales_demo_rand(12, cs) AS u12
+      OFFSET 0) r),
+  -- observation window: long enough for ~n_target events at the expected
+  -- event rate (E[1/period] of the cycles), capped at 2023-12-31
+  cl AS MATERIALIZED (
+    SELECT cl0.*,
+           least(1095 - start_day,
+                 greatest(60.0, 1.25 * n_target
+                   / (0.0243 * (least(k_eq, cardinality(i.pref_eq)) + (extra_eq IS NOT NULL)::int)
+                      + 0.0268 * n_rout + 1.1 * adhoc_rate))) AS w
+    FROM cl0 JOIN ind i USING (ind)),
+  -- installed base at the start of the window
+  pe AS (
+    SELECT cl.c, e.eq, cl.k_eq,
+           row_number() OVER (PARTITION BY cl.c ORDER BY seqsales_demo_rand(100 + e.eq, cl.cs)) AS rn
+    FROM cl JOIN ind i USING (ind) CROSS JOIN LATERAL unnest(i.pref_eq) e(eq)),
+  inst0 AS (
+    SELECT c, eq FROM pe WHERE rn <= k_eq
+    UNION
+    SELECT c, extra_eq FROM cl WHERE extra_eq IS NOT NULL),
+  -- routine families: weighted sampling without replacement (Efraimidis-Spirakis)
+  ro AS (
+    SELECT x.c, x.rnk, rs, 15 + 60 * seqsales_demo_rand(1, rs) AS period,
+           seqsales_demo_rand(2, rs) AS phase,
+           exp(0.5 * seqsales_demo_randn(3, rs)) * x.scale AS usage
+    FROM (
+      SELECT cl.c, cl.scale, cl.n_rout, rw.rnk, hashint8extended(200 + rw.rnk, cl.cs) AS rs,
+             row_number() OVER (PARTITION BY cl.c
+                                ORDER BY -ln(1.0 - seqsales_demo_rand(200 + rw.rnk, cl.cs)) / rw.w) AS rn
+      FROM cl JOIN rw USING (ind)) x
+    WHERE x.rn <= x.n_rout),
+  -- ad-hoc purchases (other families and new equipment), Poisson-like count,
+  -- uniform times, category from the (industry, month) slot table
+  ad0 AS (
+    SELECT cl.c, cl.ind, cl.start_day, e.es, cl.w * seqsales_demo_rand(1, e.es) AS t
+    FROM cl
+    CROSS JOIN LATERAL generate_series(1, floor(cl.adhoc_rate * cl.w + seqsales_demo_rand(20, cl.cs))::int) m
+    CROSS JOIN LATERAL (SELECT hashint8extended(m, hashint8extended(21, cl.cs)) AS es) e),
+  ad AS MATERIALIZED (
+    SELECT ad0.c, ad0.t, s.arr[1 + floor(1000 * seqsales_demo_rand(2, ad0.es))::int] AS cat_id, ad0.es
+    FROM ad0
+    JOIN slots s ON s.ind = ad0.ind
+                AND s.mm = (SELECT m FROM mon)[ad0.start_day + floor(ad0.t)::int + 1]),
+  eqb AS (SELECT c, t, cat_id AS eq, es FROM ad WHERE cat_id <= 8),
+  -- all installations: initial base + first purchase of a new equipment type
+  inst AS MATERIALIZED (
+    SELECT i.c, i.eq, cl.w, hs.iseed, p.pc, p.pm, p.usage, p.units,
+           coalesce(i.t_inst, (seqsales_demo_rand(5, hs.iseed) - 1) * p.pc) AS a_c,
+           coalesce(i.t_inst, (seqsales_demo_rand(6, hs.iseed) - 1) * p.pm) AS a_m,
+           coalesce(i.t_inst, -1e9) AS t_inst
+    FROM (SELECT c, eq, NULL::float8 AS t_inst FROM inst0
+          UNION ALL
+          (SELECT DISTINCT ON (b.c, b.eq) b.c, b.eq, b.t
+           FROM eqb b
+           WHERE NOT EXISTS (SELECT 1 FROM inst0 o WHERE o.c = b.c AND o.eq = b.eq)
+           ORDER BY b.c, b.eq, b.t)) i
+    JOIN cl ON cl.c = i.c
+    CROSS JOIN LATERAL (SELECT hashint8extended(300 + i.eq, cl.cs) AS iseed) hs
+    CROSS JOIN LATERAL (
+      SELECT 25 + 75 * seqsales_demo_rand(1, hs.iseed) AS pc,            -- consumable period
+             120 + 120 * seqsales_demo_rand(2, hs.iseed) AS pm,          -- maintenance period
+             exp(0.5 * seqsales_demo_randn(3, hs.iseed)) * cl.scale AS usage,
+             1 + floor(2 * cl.scale * seqsales_demo_rand(4, hs.iseed)) AS units
+      OFFSET 0) p),
+  -- consumable re-orders
+  cons AS (
+    SELECT i.c, x.t, 16 + i.eq AS cat_id,
+           greatest(1, round(i.usage * i.pc * exp(0.15 * seqsales_demo_randn(2, e.es)))) AS vol, e.es
+    FROM inst i
+    CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_c) / i.pc)::int + 1) k
+    CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, i.iseed) AS es) e
+    CROSS JOIN LATERAL (SELECT i.a_c + i.pc * (k + 0.07 * seqsales_demo_randn(1, e.es)) AS t) x
+    WHERE x.t >= 0 AND x.t <= i.w AND seqsales_demo_rand(3, e.es) >= 0.05),
+  -- periodic maintenance
+  maint AS (
+    SELECT i.c, x.t, 8 + i.eq AS cat_id, i.units AS vol, e.es
+    FROM inst i
+    CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_m) / i.pm)::int + 1) k
+    CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 2, i.iseed) AS es) e
+    CROSS JOIN LATERAL (SELECT i.a_m + i.pm * (k + 0.06 * seqsales_demo_randn(1, e.es)) AS t) x
+    WHERE x.t >= 0 AND x.t <= i.w AND seqsales_demo_rand(3, e.es) >= 0.05),
+  -- HVAC spring service (March to mid-May), most years
+  spring AS (
+    SELECT i.c, x.t, 8 + 4 AS cat_id, i.units AS vol, e.es
+    FROM inst i
+    JOIN cl ON cl.c = i.c
+    CROSS JOIN generate_series(0, 2) y
+    CROSS JOIN LATERAL (SELECT hashint8extended(y * 4 + 3, i.iseed) AS es) e
+    CROSS JOIN LATERAL (SELECT 365 * y + 59 + 75 * seqsales_demo_rand(1, e.es) - cl.start_day AS t) x
+    WHERE i.eq = 4 AND x.t >= 0 AND x.t <= i.w AND x.t > i.t_inst + 20
+      AND seqsales_demo_rand(2, e.es) < 0.7),
+  -- after buying equipment: commissioning service and initial consumable stock
+  fu AS (
+    SELECT b.c, b.t + 0.2 + 3 * seqsales_demo_rand(31, b.es) AS t, 8 + b.eq AS cat_id,
+           i.units AS vol, hashint8extended(32, b.es) AS es
+    FROM eqb b JOIN inst i ON i.c = b.c AND i.eq = b.eq
+    WHERE seqsales_demo_rand(30, b.es) < 0.9
+    UNION ALL
+    SELECT b.c, b.t + 0.5 + 6 * seqsales_demo_rand(34, b.es), 16 + b.eq,
+           greatest(1, round(1.5 * i.usage * i.pc)), hashint8extended(35, b.es)
+    FROM eqb b JOIN inst i ON i.c = b.c AND i.eq = b.eq
+    WHERE seqsales_demo_rand(33, b.es) < 0.8),
+  -- routine re-orders of other families
+  rev AS (
+    SELECT r.c, x.t, 24 + r.rnk AS cat_id,
+           greatest(1, round(r.usage * r.period * exp(0.15 * seqsales_demo_randn(2, e.es)))) AS vol, e.es
+    FROM ro r
+    JOIN cl ON cl.c = r.c
+    CROSS JOIN LATERAL generate_series(1, ceil(cl.w / r.period)::int + 2) k
+    CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, r.rs) AS es) e
+    CROSS JOIN LATERAL (SELECT r.period * (r.phase - 1 + k + 0.08 * seqsales_demo_randn(1, e.es)) AS t) x
+    WHERE x.t >= 0 AND x.t <= cl.w AND seqsales_demo_rand(3, e.es) >= 0.05),
+  ev AS (
+    SELECT c, t, cat_id, NULL::float8 AS vol, es FROM ad
+    UNION ALL SELECT c, t, cat_id, vol, es FROM cons
+    UNION ALL SELECT c, t, cat_id, vol, es FROM maint
+    UNION ALL SELECT c, t, cat_id, vol, es FROM spring
+    UNION ALL SELECT c, t, cat_id, vol, es FROM fu
+    UNION ALL SELECT c, t, cat_id, vol, es FROM rev),
+  -- bundles: the related family usually follows within hours or a day or two
+  allev AS (
+    SELECT * FROM ev
+    UNION ALL
+    SELECT ev.c, ev.t + 0.02 + 1.0 * seqsales_demo_rand(41, ev.es), b.dst, NULL::float8,
+           hashint8extended(42, ev.es)
+    FROM ev JOIN bundle b ON b.src = ev.cat_id
+    WHERE seqsales_demo_rand(40, ev.es) < 0.7),
+  -- keep each client's first n_target lines inside its window
+  rk AS (
+    SELECT a.c, a.t, a.cat_id, a.es, cl.start_day, cl.region, cl.subscriber, cl.ind,
+           coalesce(a.vol,
+                    CASE WHEN a.cat_id <= 8
+                         THEN 1 + floor(1.2 * cl.scale * seqsales_demo_rand(27, a.es))
+                         ELSE greatest(1, round(exp(2.5 + 0.8 * seqsales_demo_randn(28, a.es)) * cl.scale))
+                    END) AS vol,
+           row_number() OVER (PARTITION BY a.c ORDER BY a.t, a.cat_id, a.es) AS rn,
+           cl.n_target
+    FROM allev a JOIN cl ON cl.c = a.c
+    WHERE a.t >= 0 AND a.t <= cl.w)
+  SELECT
+    'C' || CASE WHEN r.c < 1000000 THEN lpad(r.c::text, 6, '0') ELSE r.c::text END,
+    -- business hours 07:00-17:00 UTC of the event's day
+    to_timestamp(1609459200 + (r.start_day + floor(r.t)) * 86400
+                 + 25200 + round(36000 * (r.t - floor(r.t)))),
+    k.name,
+    CASE k.kind
+      WHEN 3 THEN CASE WHEN u.c1 * (CASE WHEN r.subscriber THEN 1.0 ELSE 0.6 END) < 0.4 THEN 'framework'
+                       WHEN u.c1 * (CASE WHEN r.subscriber THEN 1.0 ELSE 0.6 END) < 0.5 THEN 'spot'
+                       ELSE 'subscription' END
+      WHEN 2 THEN CASE WHEN u.c1 < 0.10 THEN 'framework' WHEN u.c1 < 0.25 THEN 'spot'
+                       ELSE 'service_agreement' END
+      WHEN 1 THEN CASE WHEN u.c1 * (CASE WHEN r.ind = 5 THEN 1.4 ELSE 0.9 END) < 0.2 THEN 'framework'
+                       WHEN u.c1 * (CASE WHEN r.ind = 5 THEN 1.4 ELSE 0.9 END) < 0.5 THEN 'spot'
+                       ELSE 'tender' END
+      ELSE CASE WHEN u.c1 * (CASE WHEN k.rnk = 11 THEN 1.8 ELSE 1.0 END) < 0.5 THEN 'framework'
+                WHEN u.c1 * (CASE WHEN k.rnk = 11 THEN 1.8 ELSE 1.0 END) < 0.9 THEN 'spot'
+                ELSE 'subscription' END
+    END,
+    CASE k.kind
+      WHEN 3 THEN CASE WHEN u.c2 < 0.6 THEN 'preferred' WHEN u.c2 < 0.8 THEN 'tactical' ELSE 'marketplace' END
+      WHEN 2 THEN CASE WHEN u.c2 < 0.3 THEN 'strategic' WHEN u.c2 < 0.9 THEN 'specialist' ELSE 'tactical' END
+      WHEN 1 THEN CASE WHEN u.c2 < 0.5 THEN 'strategic' WHEN u.c2 < 0.9 THEN 'specialist' ELSE 'tactical' END
+      ELSE CASE WHEN u.c2 < 0.4 THEN 'preferred' WHEN u.c2 < 0.7 THEN 'tactical' ELSE 'marketplace' END
+    END,
+    (ARRAY['north', 'south', 'east', 'west', 'central'])[r.region],
+    CASE WHEN u.n1 < 0.03 THEN NULL ELSE r.vol::numeric END,
+    CASE WHEN u.n2 < 0.04 THEN NULL
+         ELSE round((r.vol * k.price * exp(0.3 * seqsales_demo_randn(26, r.es)))::numeric, 2) END
+  FROM rk r
+  JOIN cat k ON k.cat_id = r.cat_id
+  CROSS JOIN LATERAL (
+    SELECT seqsales_demo_rand(21, r.es) AS c1, seqsales_demo_rand(22, r.es) AS c2,
+           seqsales_demo_rand(24, r.es) AS n1, seqsales_demo_rand(25, r.es) AS n2) u
+  WHERE r.rn <= r.n_target
+  $q$, sch) USING p_clients, base;
+  GET DIAGNOSTICS n_rows = ROW_COUNT;
+
+  EXECUTE format('CREATE INDEX ON %I.seqsales_demo_orders (client_id, ordered_at)', sch);
+  EXECUTE format('ANALYZE %I.seqsales_demo_orders', sch);
+  RETURN n_rows;
+END
+$fn$;
+
+COMMENT ON FUNCTION seqsales_demo_data(integer, integer) IS
+  'seqsales: (re)create and fill seqsales_demo_orders with deterministic synthetic B2B order lines '
+  '(~32 lines per client, 40 product families); returns the number of rows';

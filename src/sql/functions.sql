@@ -1,0 +1,44 @@
+-- seqsales functions: training and prediction.
+
+CREATE FUNCTION seqsales_train(
+    source          regclass,
+    client_column   name DEFAULT 'client_id',
+    time_column     name DEFAULT 'ordered_at',
+    target_column   name DEFAULT 'category',
+    categorical     name[] DEFAULT '{}',
+    "numeric"       name[] DEFAULT '{}',
+    model_name      text DEFAULT NULL,
+    architecture    text DEFAULT 'gru4rec',
+    options         jsonb DEFAULT '{}',
+    tiebreak_column name DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'seqsales_train'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION seqsales_train(regclass, name, name, name, name[], name[], text, text, jsonb, name)
+IS 'Trains a next-category model on the order lines of a table or view; returns the new model id';
+
+-- The client id is accepted in the client column's own type (integer,
+-- bigint, uuid, ...) or as text; both forms call the same C function.
+CREATE FUNCTION seqsales_predict(
+    client_id  anyelement,
+    k          integer DEFAULT 3,
+    model_name text DEFAULT NULL,
+    source     regclass DEFAULT NULL)
+RETURNS TABLE (rank integer, category text, probability double precision)
+AS 'MODULE_PATHNAME', 'seqsales_predict'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 3;
+
+CREATE FUNCTION seqsales_predict(
+    client_id  text,
+    k          integer DEFAULT 3,
+    model_name text DEFAULT NULL,
+    source     regclass DEFAULT NULL)
+RETURNS TABLE (rank integer, category text, probability double precision)
+AS 'MODULE_PATHNAME', 'seqsales_predict'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 3;
+
+COMMENT ON FUNCTION seqsales_predict(anyelement, integer, text, regclass)
+IS 'The k most likely next categories of a client, from its last events';
+COMMENT ON FUNCTION seqsales_predict(text, integer, text, regclass)
+IS 'The k most likely next categories of a client, from its last events';
