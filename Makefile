@@ -16,7 +16,7 @@ SHLIB_LINK = -ldl -lm
 PG_CFLAGS = -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
 
 REGRESS = setup train predict errors catalog
-REGRESS_OPTS = --inputdir=test --outputdir=test/output --load-extension=$(EXTENSION)
+REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

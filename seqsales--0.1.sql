@@ -296,10 +296,12 @@ BEGIN
     SELECT ind, mm, cat_id, round(1000 * hi)::int AS hi,
            round(1000 * coalesce(lag(hi) OVER (PARTITION BY ind, mm ORDER BY cat_id), 0))::int AS lo
     FROM sc),
-  slots AS MATERIALIZED (
-    SELECT ind, mm, array_agg(cat_id ORDER BY s) AS arr
-    FROM sl CROSS JOIN LATERAL generate_series(lo, hi - 1) s
-    GROUP BY ind, mm),
+  -- flattened into one bytea, byte ((ind - 1) * 12 + mm - 1) * 1000 + slot
+  -- (0-based) is the category id; get_byte() is O(1)
+  slots AS (
+    SELECT string_agg(decode(repeat(lpad(to_hex(cat_id), 2, '0'), hi - lo), 'hex'), ''::bytea
+                      ORDER BY ind, mm, cat_id) AS arr
+    FROM sl),
   -- routine candidate weights per (industry, family): Zipf x industry affinity
   rw AS MATERIALIZED (
     SELECT i.ind, o.rnk,
@@ -308,6 +310,7 @@ BEGIN
   -- clients and their latent parameters
   cl0 AS (
     SELECT c, cs,
+           'C' || CASE WHEN c < 1000000 THEN lpad(c::text, 6, '0') ELSE c::text END AS client_id,
            CASE WHEN u1 < 0.25 THEN 1 WHEN u1 < 0.40 THEN 2 WHEN u1 < 0.55 THEN 3
                 WHEN u1 < 0.70 THEN 4 WHEN u1 < 0.85 THEN 5 ELSE 6 END AS ind,
            1 + floor(5 * u2)::int AS region,
@@ -349,12 +352,12 @@ BEGIN
     UNION
     SELECT c, extra_eq FROM cl WHERE extra_eq IS NOT NULL),
   -- routine families: weighted sampling without replacement (Efraimidis-Spirakis)
-  ro AS (
-    SELECT x.c, x.rnk, rs, 15 + 60 * seqsales_demo_rand(1, rs) AS period,
+  ro AS MATERIALIZED (
+    SELECT x.c, x.w, x.rnk, rs, 15 + 60 * seqsales_demo_rand(1, rs) AS period,
            seqsales_demo_rand(2, rs) AS phase,
            exp(0.5 * seqsales_demo_randn(3, rs)) * x.scale AS usage
     FROM (
-      SELECT cl.c, cl.scale, cl.n_rout, rw.rnk, hashint8extended(200 + rw.rnk, cl.cs) AS rs,
+      SELECT cl.c, cl.w, cl.scale, cl.n_rout, rw.rnk, hashint8extended(200 + rw.rnk, cl.cs) AS rs,
              row_number() OVER (PARTITION BY cl.c
                                 ORDER BY -ln(1.0 - seqsales_demo_rand(200 + rw.rnk, cl.cs)) / rw.w) AS rn
       FROM cl JOIN rw USING (ind)) x
@@ -365,12 +368,15 @@ BEGIN
     SELECT cl.c, cl.ind, cl.start_day, e.es, cl.w * seqsales_demo_rand(1, e.es) AS t
     FROM cl
     CROSS JOIN LATERAL generate_series(1, floor(cl.adhoc_rate * cl.w + seqsales_demo_rand(20, cl.cs))::int) m
-    CROSS JOIN LATERAL (SELECT hashint8extended(m, hashint8extended(21, cl.cs)) AS es) e),
+    CROSS JOIN LATERAL (SELECT hashint8extended(m, hashint8extended(21, cl.cs)) AS es) e
+    OFFSET 0),
   ad AS MATERIALIZED (
-    SELECT ad0.c, ad0.t, s.arr[1 + floor(1000 * seqsales_demo_rand(2, ad0.es))::int] AS cat_id, ad0.es
-    FROM ad0
-    JOIN slots s ON s.ind = ad0.ind
-                AND s.mm = (SELECT m FROM mon)[ad0.start_day + floor(ad0.t)::int + 1]),
+    SELECT ad0.c, ad0.t,
+           get_byte((SELECT arr FROM slots),
+                    ((ad0.ind - 1) * 12 + (SELECT m FROM mon)[ad0.start_day + floor(ad0.t)::int + 1] - 1) * 1000
+                    + floor(1000 * seqsales_demo_rand(2, ad0.es))::int) AS cat_id,
+           ad0.es
+    FROM ad0),
   eqb AS (SELECT c, t, cat_id AS eq, es FROM ad WHERE cat_id <= 8),
   -- all installations: initial base + first purchase of a new equipment type
   inst AS MATERIALIZED (
@@ -394,21 +400,25 @@ BEGIN
       OFFSET 0) p),
   -- consumable re-orders
   cons AS (
-    SELECT i.c, x.t, 16 + i.eq AS cat_id,
-           greatest(1, round(i.usage * i.pc * exp(0.15 * seqsales_demo_randn(2, e.es)))) AS vol, e.es
-    FROM inst i
-    CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_c) / i.pc)::int + 1) k
-    CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, i.iseed) AS es) e
-    CROSS JOIN LATERAL (SELECT i.a_c + i.pc * (k + 0.07 * seqsales_demo_randn(1, e.es)) AS t) x
-    WHERE x.t >= 0 AND x.t <= i.w AND seqsales_demo_rand(3, e.es) >= 0.05),
+    SELECT c, t, 16 + eq AS cat_id,
+           greatest(1, round(usage * pc * exp(0.15 * seqsales_demo_randn(2, es)))) AS vol, es
+    FROM (SELECT i.c, i.eq, i.w, i.usage, i.pc, e.es,
+                 i.a_c + i.pc * (k + 0.07 * seqsales_demo_randn(1, e.es)) AS t
+          FROM inst i
+          CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_c) / i.pc)::int + 1) k
+          CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, i.iseed) AS es) e
+          OFFSET 0) x
+    WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
   -- periodic maintenance
   maint AS (
-    SELECT i.c, x.t, 8 + i.eq AS cat_id, i.units AS vol, e.es
-    FROM inst i
-    CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_m) / i.pm)::int + 1) k
-    CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 2, i.iseed) AS es) e
-    CROSS JOIN LATERAL (SELECT i.a_m + i.pm * (k + 0.06 * seqsales_demo_randn(1, e.es)) AS t) x
-    WHERE x.t >= 0 AND x.t <= i.w AND seqsales_demo_rand(3, e.es) >= 0.05),
+    SELECT c, t, 8 + eq AS cat_id, units AS vol, es
+    FROM (SELECT i.c, i.eq, i.w, i.units, e.es,
+                 i.a_m + i.pm * (k + 0.06 * seqsales_demo_randn(1, e.es)) AS t
+          FROM inst i
+          CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_m) / i.pm)::int + 1) k
+          CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 2, i.iseed) AS es) e
+          OFFSET 0) x
+    WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
   -- HVAC spring service (March to mid-May), most years
   spring AS (
     SELECT i.c, x.t, 8 + 4 AS cat_id, i.units AS vol, e.es
@@ -432,14 +442,15 @@ BEGIN
     WHERE seqsales_demo_rand(33, b.es) < 0.8),
   -- routine re-orders of other families
   rev AS (
-    SELECT r.c, x.t, 24 + r.rnk AS cat_id,
-           greatest(1, round(r.usage * r.period * exp(0.15 * seqsales_demo_randn(2, e.es)))) AS vol, e.es
-    FROM ro r
-    JOIN cl ON cl.c = r.c
-    CROSS JOIN LATERAL generate_series(1, ceil(cl.w / r.period)::int + 2) k
-    CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, r.rs) AS es) e
-    CROSS JOIN LATERAL (SELECT r.period * (r.phase - 1 + k + 0.08 * seqsales_demo_randn(1, e.es)) AS t) x
-    WHERE x.t >= 0 AND x.t <= cl.w AND seqsales_demo_rand(3, e.es) >= 0.05),
+    SELECT c, t, 24 + rnk AS cat_id,
+           greatest(1, round(usage * period * exp(0.15 * seqsales_demo_randn(2, es)))) AS vol, es
+    FROM (SELECT r.c, r.rnk, r.usage, r.period, r.w, e.es,
+                 r.period * (r.phase - 1 + k + 0.08 * seqsales_demo_randn(1, e.es)) AS t
+          FROM ro r
+          CROSS JOIN LATERAL generate_series(1, ceil(r.w / r.period)::int + 2) k
+          CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, r.rs) AS es) e
+          OFFSET 0) x
+    WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
   ev AS (
     SELECT c, t, cat_id, NULL::float8 AS vol, es FROM ad
     UNION ALL SELECT c, t, cat_id, vol, es FROM cons
@@ -457,7 +468,7 @@ BEGIN
     WHERE seqsales_demo_rand(40, ev.es) < 0.7),
   -- keep each client's first n_target lines inside its window
   rk AS (
-    SELECT a.c, a.t, a.cat_id, a.es, cl.start_day, cl.region, cl.subscriber, cl.ind,
+    SELECT a.c, a.t, a.cat_id, a.es, cl.client_id, cl.start_day, cl.region, cl.subscriber, cl.ind,
            coalesce(a.vol,
                     CASE WHEN a.cat_id <= 8
                          THEN 1 + floor(1.2 * cl.scale * seqsales_demo_rand(27, a.es))
@@ -468,7 +479,7 @@ BEGIN
     FROM allev a JOIN cl ON cl.c = a.c
     WHERE a.t >= 0 AND a.t <= cl.w)
   SELECT
-    'C' || CASE WHEN r.c < 1000000 THEN lpad(r.c::text, 6, '0') ELSE r.c::text END,
+    r.client_id,
     -- business hours 07:00-17:00 UTC of the event's day
     to_timestamp(1609459200 + (r.start_day + floor(r.t)) * 86400
                  + 25200 + round(36000 * (r.t - floor(r.t)))),
@@ -493,17 +504,15 @@ BEGIN
       ELSE CASE WHEN u.c2 < 0.4 THEN 'preferred' WHEN u.c2 < 0.7 THEN 'tactical' ELSE 'marketplace' END
     END,
     (ARRAY['north', 'south', 'east', 'west', 'central'])[r.region],
-    CASE WHEN u.n1 < 0.03 THEN NULL ELSE r.vol::numeric END,
-    CASE WHEN u.n2 < 0.04 THEN NULL
-         ELSE round((r.vol * k.price * exp(0.3 * seqsales_demo_randn(26, r.es)))::numeric, 2) END
+    CASE WHEN u.n1 < 0.03 THEN NULL ELSE r.vol::bigint::numeric END,
+    CASE WHEN u.n2 < 0.04 THEN NULL   -- in cents, rounded half-even
+         ELSE round(100 * r.vol * k.price * exp(0.3 * seqsales_demo_randn(26, r.es)))::bigint * 0.01 END
   FROM rk r
   JOIN cat k ON k.cat_id = r.cat_id
   CROSS JOIN LATERAL (
     SELECT seqsales_demo_rand(21, r.es) AS c1, seqsales_demo_rand(22, r.es) AS c2,
-           seqsales_demo_rand(24, r.es) AS n1, seqsales_demo_rand(25, r.es) AS n2
-    OFFSET 0) u
+           seqsales_demo_rand(24, r.es) AS n1, seqsales_demo_rand(25, r.es) AS n2) u
   WHERE r.rn <= r.n_target
-  ORDER BY r.c, r.t, r.cat_id
   $q$, sch) USING p_clients, base;
   GET DIAGNOSTICS n_rows = ROW_COUNT;
 

@@ -97,6 +97,7 @@ load_events(Oid relid, const ColumnSpec *cols)
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	MemoryContextSwitchTo(data_cxt);
 
 	grow_clients(r, &cl_cap);
 	for (;;)

@@ -152,6 +152,8 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 				 " FROM %s.seqsales_model WHERE id = $1", schema);
 	if (SPI_execute_with_args(q, 1, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		damaged(id, "its catalog row cannot be read");
+	/* SPI returns in its own procedure context: everything below lives in cxt */
+	MemoryContextSwitchTo(cxt);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	for (int i = 1; i <= 15; i++)
@@ -225,6 +227,7 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 				 " WHERE m.id = $1 ORDER BY f.i, v.j", schema);
 	if (SPI_execute_with_args(q, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		damaged(id, "the feature vocabularies cannot be read");
+	MemoryContextSwitchTo(cxt);
 	m->feat_dicts = palloc(sizeof(StrDict *) * Max(m->dims.n_features, 1));
 	for (int j = 0; j < m->dims.n_features; j++)
 		m->feat_dicts[j] = strdict_new(m->dims.feature_vocab[j]);

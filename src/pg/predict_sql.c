@@ -118,7 +118,8 @@ client_key(FunctionCallInfo fcinfo, Oid col_type)
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
 			 errmsg("client id of type %s does not match the client column of type %s",
 					format_type_be(arg_type), format_type_be(col_type)),
-			 errhint("Pass the client id as %s, or as text.", format_type_be(col_type))));
+			 errhint("Pass the client id as %s%s.", format_type_be(col_type),
+					 col_type == TEXTOID ? "" : ", or as text")));
 	return (Datum) 0;
 }
 

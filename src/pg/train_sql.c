@@ -346,6 +346,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(train_cxt);
 	core_use_context(train_cxt);
 	options_parse(PG_GETARG_JSONB_P(8), &opt);
+	MemoryContextSwitchTo(train_cxt);	/* SPI calls return in SPI's context */
 	core_load_blas();
 
 	/* ------------------------------------------------ data */

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Benchmark seqsales on a protocol CSV (PROTOCOL.md, quick split: fold 0 of 5
+# is the test fold) inside a throwaway PostgreSQL cluster: train through
+# seqsales_train, predict every test client through seqsales_predict, and
+# compute the reference's metrics and counting baselines in SQL.
+# Progress goes to stderr; the last line of stdout is one JSON object.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() {
+    cat <<'USAGE'
+usage: scripts/bench.sh --data FILE.csv [--architecture A] [--options JSON] [--seed N] [--keep]
+
+  --data FILE.csv    events in the protocol's format: header
+                     client_id,ts,category,<cat_* columns>,<num_* columns>
+  --architecture A   seqsales_train architecture (default gru4rec)
+  --options JSON     seqsales_train options, e.g. '{"epochs": 2}' (default {});
+                     "seed" defaults to --seed
+  --seed N           split seed (default 1): fold = md5('<N>:<client_id>')[0:7] % 5,
+                     fold 0 = test; the extension's validation split uses options.seed
+  --keep             leave the throwaway cluster running (tables bench_*) and
+                     print how to connect to it
+  -h, --help         this text
+
+Prints progress to stderr and, as the last line of stdout, one JSON object:
+hit1 hit3 hit5 hit10 mrr10 macro_f1 weighted_f1 hit3_repeat hit3_new (fractions,
+top-1 F1 as sklearn's, Hit@3 split by whether the target is in the client's input
+window), test_clients, epochs, best_epoch, train_seconds (wall time of
+seqsales_train), train_positions_per_second, predict_ms_p50 (median of 200 single
+seqsales_predict calls), predict_clients_per_second, peak_rss_mb (VmHWM of the
+training backend), baselines {popularity, client_frequency, markov, blend} with
+the same metric keys, split, architecture, data, options.
+USAGE
+}
+
+DATA="" ARCH="gru4rec" OPTIONS="{}" SEED=1 KEEP=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --data) DATA="${2:?--data needs a file}"; shift 2 ;;
+        --data=*) DATA="${1#*=}"; shift ;;
+        --architecture) ARCH="${2:?--architecture needs a value}"; shift 2 ;;
+        --architecture=*) ARCH="${1#*=}"; shift ;;
+        --options) OPTIONS="${2:?--options needs a JSON object}"; shift 2 ;;
+        --options=*) OPTIONS="${1#*=}"; shift ;;
+        --seed) SEED="${2:?--seed needs a number}"; shift 2 ;;
+        --seed=*) SEED="${1#*=}"; shift ;;
+        --keep) KEEP=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+[ -n "$DATA" ] || { echo "bench.sh: --data is required" >&2; usage >&2; exit 2; }
+[ -r "$DATA" ] || { echo "bench.sh: cannot read $DATA" >&2; exit 2; }
+[[ "$SEED" =~ ^-?[0-9]+$ ]] || { echo "bench.sh: --seed must be an integer" >&2; exit 2; }
+
+# the header: one column name per line (surrounding quotes, CR and a BOM removed)
+IFS= read -r HEADER_LINE < "$DATA" || true
+HEADER_LINE="${HEADER_LINE%$'\r'}"
+HEADER_LINE="${HEADER_LINE#$'\xef\xbb\xbf'}"
+IFS=, read -r -a COLS <<< "$HEADER_LINE"
+HEADER="" COPY_COLS=""
+for c in "${COLS[@]}"; do
+    c="${c#\"}"; c="${c%\"}"
+    [ -n "$c" ] || { echo "bench.sh: empty column name in the header of $DATA" >&2; exit 2; }
+    HEADER+="${HEADER:+$'\n'}$c"
+    COPY_COLS+="${COPY_COLS:+, }\"${c//\"/\"\"}\""
+done
+
+SQL="$ROOT/scripts/bench"
+run_sql() {     # file [psql args]: its output goes to stderr
+    local f="$1"; shift
+    psql -X -q -v ON_ERROR_STOP=1 "$@" -f "$SQL/$f" >&2
+}
+
+ensure_deps
+build_install
+cluster_start
+if [ "$KEEP" = 1 ]; then
+    trap 'log "cluster kept: PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=postgres psql (stop: runuser -u postgres -- $PG_BIN/pg_ctl -D $CLUSTER_DIR/data stop; rm -rf $CLUSTER_DIR)"' EXIT
+fi
+
+log "loading $DATA"
+run_sql setup.sql -v data="$DATA" -v seed="$SEED" -v architecture="$ARCH" \
+    -v options="$OPTIONS" -v header="$HEADER"
+# every value as a string, '' included (pandas keep_default_na=False)
+psql -X -q -v ON_ERROR_STOP=1 \
+    -c "\\copy bench_raw ($COPY_COLS) FROM pstdin WITH (FORMAT csv, HEADER true, FORCE_NOT_NULL ($COPY_COLS))" \
+    < "$DATA" >&2
+run_sql prepare.sql
+
+log "baselines"
+run_sql baselines.sql
+run_sql metrics.sql
+
+log "training ($ARCH, options $(psql -X -At -c 'SELECT options FROM bench_params'))"
+run_sql train.sql
+
+log "predicting the test clients"
+run_sql predict.sql
+
+log "results (fractions)"
+psql -X -q -v ON_ERROR_STOP=1 -c 'SELECT * FROM bench_summary' >&2
+psql -X -q -v ON_ERROR_STOP=1 -c "SELECT key, value FROM bench_result WHERE key <> 'model_id' ORDER BY key" >&2
+psql -X -q -At -v ON_ERROR_STOP=1 -f "$SQL/report.sql"

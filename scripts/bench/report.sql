@@ -1,0 +1,35 @@
+-- bench step 6: the result as one JSON object (the only stdout line of this step).
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+
+WITH res AS (
+    SELECT jsonb_object_agg(key, value) AS r FROM bench_result),
+model AS (
+    SELECT s.* FROM seqsales_model s, res WHERE s.id = (res.r ->> 'model_id')::bigint)
+SELECT json_build_object(
+           'hit1', x.hit1, 'hit3', x.hit3, 'hit5', x.hit5, 'hit10', x.hit10, 'mrr10', x.mrr10,
+           'macro_f1', x.macro_f1, 'weighted_f1', x.weighted_f1,
+           'hit3_repeat', x.hit3_repeat, 'hit3_new', x.hit3_new,
+           'test_clients', (SELECT count(*) FROM bench_test_targets),
+           'epochs', (model.metrics ->> 'epochs_run')::int,
+           'best_epoch', (model.metrics ->> 'best_epoch')::int,
+           'train_seconds', res.r -> 'train_seconds',
+           'train_positions_per_second', (model.metrics ->> 'train_positions_per_second')::float8,
+           'predict_ms_p50', res.r -> 'predict_ms_p50',
+           'predict_clients_per_second', res.r -> 'predict_clients_per_second',
+           'peak_rss_mb', res.r -> 'peak_rss_mb',
+           'baselines', json_build_object(
+               'popularity', (SELECT row_to_json(b) FROM bench_metrics('popularity') b),
+               'client_frequency', (SELECT row_to_json(b) FROM bench_metrics('client_frequency') b),
+               'markov', (SELECT row_to_json(b) FROM bench_metrics('markov') b),
+               'blend', (SELECT row_to_json(b) FROM bench_metrics('blend') b)),
+           'split', json_build_object(
+               'seed', p.seed,
+               'fit_clients', (SELECT count(*) FROM bench_clients WHERE role = 'fit'),
+               'validation_clients', (SELECT count(*) FROM bench_clients WHERE role = 'val'),
+               'test_clients', (SELECT count(*) FROM bench_clients WHERE role = 'test'),
+               'classes', (SELECT count(*) FROM bench_categories)),
+           'architecture', p.architecture,
+           'data', p.data,
+           'options', p.options)
+FROM bench_metrics('model') x, res, model, bench_params p;

@@ -1,0 +1,71 @@
+-- seqsales regression tests: training
+SET client_min_messages = warning;
+
+SELECT seqsales_train('demo_train',
+                      categorical => '{contract_type,supplier_segment,region}',
+                      "numeric" => '{order_volume,contract_value}',
+                      model_name => 'demo',
+                      options => '{"epochs": 12, "hidden_size": 48, "seed": 3, "patience": 3}') AS demo_id \gset
+
+SELECT name, version, architecture, format_version, source_relation,
+       columns->>'client' AS client, columns->>'time_kind' AS time_kind,
+       columns->'categorical' AS categorical, columns->'numeric' AS numeric,
+       array_length(categories, 1) = (SELECT count(DISTINCT category) FROM demo_train) AS all_categories,
+       normalization->'columns' AS numeric_inputs,
+       jsonb_array_length(feature_vocabularies) AS n_features,
+       hyperparameters->>'hidden_size' AS hidden, hyperparameters->>'max_length' AS max_length
+FROM seqsales_model WHERE id = :demo_id;
+
+-- the training log has one row per epoch run; early stopping keeps the best
+SELECT (SELECT count(*) FROM seqsales_training_log WHERE model_id = :demo_id) = (metrics->>'epochs_run')::int AS log_complete,
+       (metrics->>'best_epoch')::int BETWEEN 1 AND (metrics->>'epochs_run')::int AS best_epoch_in_range,
+       abs((metrics->>'validation_hit3')::float8 - (SELECT max(validation_hit3) FROM seqsales_training_log WHERE model_id = :demo_id)) < 1e-5 AS kept_best,
+       (metrics->>'validation_clients')::int > 0 AS has_validation_clients,
+       (metrics->>'events')::int <= (metrics->>'rows_read')::int AS events_le_rows
+FROM seqsales_model WHERE id = :demo_id;
+
+-- the normalisation statistics are those of the fitting clients
+SELECT abs((normalization->'mean'->>0)::float8 - avg(order_volume)) / avg(order_volume) < 0.1 AS mean_close
+FROM seqsales_model, demo_train WHERE id = :demo_id GROUP BY normalization;
+
+-- same seed, same data: the same weights; another call is a new version
+SELECT seqsales_train('demo_train', categorical => '{contract_type,supplier_segment,region}',
+                      "numeric" => '{order_volume,contract_value}', model_name => 'demo_v',
+                      options => '{"epochs": 2, "hidden_size": 16, "seed": 5}') AS a \gset
+SELECT seqsales_train('demo_train', categorical => '{contract_type,supplier_segment,region}',
+                      "numeric" => '{order_volume,contract_value}', model_name => 'demo_v',
+                      options => '{"epochs": 2, "hidden_size": 16, "seed": 5}') AS b \gset
+SELECT (SELECT weights FROM seqsales_model WHERE id = :a) = (SELECT weights FROM seqsales_model WHERE id = :b) AS deterministic,
+       (SELECT array_agg(version ORDER BY id) FROM seqsales_model WHERE name = 'demo_v') AS versions;
+SELECT seqsales_train('demo_train', categorical => '{contract_type,supplier_segment,region}',
+                      "numeric" => '{order_volume,contract_value}', model_name => 'demo_seed6',
+                      options => '{"epochs": 2, "hidden_size": 16, "seed": 6}') AS c \gset
+SELECT (SELECT weights FROM seqsales_model WHERE id = :a) <> (SELECT weights FROM seqsales_model WHERE id = :c) AS seed_matters;
+
+-- the model name defaults to the relation's name; two layers, weighted sampling, no class weights
+SELECT seqsales_train('demo_train', options => '{"epochs": 1, "hidden_size": 8, "layers": 2,
+                      "weighted_sampling": true, "class_weighting": false, "validation_fraction": 0}') AS d \gset
+SELECT name, hyperparameters->>'layers' AS layers, (metrics->>'validation_clients')::int AS validation_clients
+FROM seqsales_model WHERE id = :d;
+
+-- integer order numbers as time, an integer client id, a tie-break column
+CREATE TABLE int_orders AS
+SELECT dense_rank() OVER (ORDER BY client_id)::bigint AS client,
+       row_number() OVER (PARTITION BY client_id ORDER BY ordered_at) AS order_no,
+       category AS family, row_number() OVER () AS line
+FROM seqsales_demo_orders WHERE client_id < 'C000200';
+SELECT seqsales_train('int_orders', 'client', 'order_no', 'family', tiebreak_column => 'line',
+                      options => '{"epochs": 1, "hidden_size": 8}') AS e \gset
+SELECT columns->>'time_kind' AS time_kind, columns->>'client_type' AS client_type,
+       columns->>'tiebreak' AS tiebreak, normalization->'columns' AS numeric_inputs
+FROM seqsales_model WHERE id = :e;
+
+-- a date time column and a uuid client id
+CREATE TABLE uuid_orders AS
+SELECT md5(client_id)::uuid AS client_id, ordered_at::date AS ordered_at, category, region
+FROM seqsales_demo_orders WHERE client_id < 'C000200';
+SELECT seqsales_train('uuid_orders', categorical => '{region}', model_name => 'uuid_model',
+                      options => '{"epochs": 1, "hidden_size": 8}') AS f \gset
+SELECT columns->>'time_kind' AS time_kind, columns->>'client_type' AS client_type,
+       normalization->'columns' AS numeric_inputs
+FROM seqsales_model WHERE id = :f;
