@@ -173,6 +173,7 @@ LANGUAGE plpgsql VOLATILE
 -- the row estimates of the generate_series() steps are huge, which would make
 -- the planner spend seconds JIT-compiling a query that runs in well under one
 SET jit = off
+SET work_mem = '64MB'
 AS $fn$
 DECLARE
   p_clients integer := clients;
@@ -238,29 +239,29 @@ BEGIN
     (10, 'LUBRICANTS', 10.0), (11, 'SOFTWARE_LICENSES', 120.0), (12, 'LIGHTING', 25.0),
     (13, 'FREIGHT_SERVICES', 80.0), (14, 'OFFICE_FURNITURE', 250.0), (15, 'CATERING', 20.0),
     (16, 'CONSULTING', 1200.0)),
-  oth AS MATERIALIZED (SELECT oth0.*, 1.0 / power(rnk::numeric, 0.8) AS zipf FROM oth0),
+  oth AS MATERIALIZED (SELECT oth0.*, 1.0 / power(rnk::numeric, 0.6) AS zipf FROM oth0),
   -- 40 categories; kind 1 = EQ, 2 = MAINT, 3 = CONS, 4 = other
   cat AS MATERIALIZED (
     SELECT eq AS cat_id, 'EQ_' || ename AS name, 1 AS kind, eq, 0 AS rnk, p_eq AS price FROM eqt
     UNION ALL SELECT 8 + eq, 'MAINT_' || ename, 2, eq, 0, p_maint FROM eqt
     UNION ALL SELECT 16 + eq, 'CONS_' || cname, 3, eq, 0, p_cons FROM eqt
     UNION ALL SELECT 24 + rnk, name, 4, 0, rnk, price FROM oth),
-  -- latent industries: 1 manufacturing .25, 2 healthcare, 3 logistics,
-  -- 4 it_services, 5 public_sector, 6 construction (.15 each)
+  -- latent industries: 1 manufacturing .20, 2 healthcare, 3 logistics,
+  -- 4 it_services, 5 public_sector, 6 construction (.16 each)
   ind(ind, pref_eq, pref_oth) AS (VALUES
-    (1, '{1,2,7,3}'::int[], '{6,10,2,7,9,8}'::int[]),
-    (2, '{8,4,6,5}',        '{3,1,15,8}'),
-    (3, '{3,4,6}',          '{4,13,8,10}'),
-    (4, '{5,6,4}',          '{5,11,1,14}'),
+    (1, '{1,2,7,3}'::int[], '{6,10,7,9,2,4}'::int[]),
+    (2, '{8,4,6,5}',        '{3,1,15,5}'),
+    (3, '{3,4,6}',          '{4,13,8,12}'),
+    (4, '{5,6,4}',          '{5,11,14,16}'),
     (5, '{6,4,5,8}',        '{1,14,16,3,15}'),
-    (6, '{2,1,3}',          '{2,9,8,7,6,12}')),
+    (6, '{2,1,3}',          '{2,9,8,7,6}')),
   bundle(src, dst) AS (VALUES  -- after src, dst is likely next
     (24 + 4, 24 + 13),   -- packaging -> freight
     (24 + 14, 24 + 1),   -- office furniture -> office supplies
     (24 + 7, 24 + 12),   -- electrical components -> lighting
     (24 + 9, 24 + 6),    -- hand tools -> fasteners
     (24 + 16, 24 + 11),  -- consulting -> software licences
-    (24 + 5, 24 + 11),   -- IT accessories -> software licences
+    (24 + 5, 16 + 5),    -- IT accessories -> storage drives
     (24 + 8, 24 + 2),    -- workwear -> PPE
     (24 + 10, 24 + 9)),  -- lubricants -> hand tools
   -- month of each day since 2021-01-01
@@ -305,14 +306,14 @@ BEGIN
   -- routine candidate weights per (industry, family): Zipf x industry affinity
   rw AS MATERIALIZED (
     SELECT i.ind, o.rnk,
-           (CASE WHEN o.rnk = ANY (i.pref_oth) THEN 1.0 ELSE 0.12 END / power(o.rnk::numeric, 0.4))::float8 AS w
+           (CASE WHEN o.rnk = ANY (i.pref_oth) THEN 1.0 ELSE 0.1 END / power(o.rnk::numeric, 0.2))::float8 AS w
     FROM ind i CROSS JOIN oth o),
   -- clients and their latent parameters
   cl0 AS (
     SELECT c, cs,
            'C' || CASE WHEN c < 1000000 THEN lpad(c::text, 6, '0') ELSE c::text END AS client_id,
-           CASE WHEN u1 < 0.25 THEN 1 WHEN u1 < 0.40 THEN 2 WHEN u1 < 0.55 THEN 3
-                WHEN u1 < 0.70 THEN 4 WHEN u1 < 0.85 THEN 5 ELSE 6 END AS ind,
+           CASE WHEN u1 < 0.20 THEN 1 WHEN u1 < 0.36 THEN 2 WHEN u1 < 0.52 THEN 3
+                WHEN u1 < 0.68 THEN 4 WHEN u1 < 0.84 THEN 5 ELSE 6 END AS ind,
            1 + floor(5 * u2)::int AS region,
            exp(0.6 * z3) AS scale,                          -- company size
            u4 < 0.5 AS subscriber,                          -- prefers subscriptions for consumables
@@ -333,14 +334,17 @@ BEGIN
              seqsales_demo_rand(9, cs) AS u9, seqsales_demo_rand(10, cs) AS u10,
              seqsales_demo_rand(11, cs) AS u11, seqsales_demo_rand(12, cs) AS u12
       OFFSET 0) r),
-  -- observation window: long enough for ~n_target events at the expected
-  -- event rate (E[1/period] of the cycles), capped at 2023-12-31
+  -- observation window w (days): ~n_target events at the expected event
+  -- rate (E[1/period] of the cycles), capped at 2023-12-31; one-off buyers
+  -- get half a day and exactly one forced ad-hoc purchase
   cl AS MATERIALIZED (
     SELECT cl0.*,
-           least(1095 - start_day,
-                 greatest(60.0, 1.25 * n_target
-                   / (0.0243 * (least(k_eq, cardinality(i.pref_eq)) + (extra_eq IS NOT NULL)::int)
-                      + 0.0268 * n_rout + 1.1 * adhoc_rate))) AS w
+           CASE WHEN n_target = 1 THEN 0.5
+                ELSE least(1095 - start_day,
+                           greatest(60.0, 0.85 * n_target
+                             / (0.0243 * (least(k_eq, cardinality(i.pref_eq)) + (extra_eq IS NOT NULL)::int)
+                                + 0.0268 * n_rout + 1.1 * adhoc_rate)))
+           END AS w
     FROM cl0 JOIN ind i USING (ind)),
   -- installed base at the start of the window
   pe AS (
@@ -367,7 +371,8 @@ BEGIN
   ad0 AS (
     SELECT cl.c, cl.ind, cl.start_day, e.es, cl.w * seqsales_demo_rand(1, e.es) AS t
     FROM cl
-    CROSS JOIN LATERAL generate_series(1, floor(cl.adhoc_rate * cl.w + seqsales_demo_rand(20, cl.cs))::int) m
+    CROSS JOIN LATERAL generate_series(1, CASE WHEN cl.n_target = 1 THEN 1
+                                               ELSE floor(cl.adhoc_rate * cl.w + seqsales_demo_rand(20, cl.cs))::int END) m
     CROSS JOIN LATERAL (SELECT hashint8extended(m, hashint8extended(21, cl.cs)) AS es) e
     OFFSET 0),
   ad AS MATERIALIZED (
@@ -405,7 +410,7 @@ BEGIN
     FROM (SELECT i.c, i.eq, i.w, i.usage, i.pc, e.es,
                  i.a_c + i.pc * (k + 0.07 * seqsales_demo_randn(1, e.es)) AS t
           FROM inst i
-          CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_c) / i.pc)::int + 1) k
+          CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_c) / i.pc + 0.25)::int) k
           CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, i.iseed) AS es) e
           OFFSET 0) x
     WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
@@ -415,7 +420,7 @@ BEGIN
     FROM (SELECT i.c, i.eq, i.w, i.units, e.es,
                  i.a_m + i.pm * (k + 0.06 * seqsales_demo_randn(1, e.es)) AS t
           FROM inst i
-          CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_m) / i.pm)::int + 1) k
+          CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_m) / i.pm + 0.21)::int) k
           CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 2, i.iseed) AS es) e
           OFFSET 0) x
     WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
@@ -447,7 +452,7 @@ BEGIN
     FROM (SELECT r.c, r.rnk, r.usage, r.period, r.w, e.es,
                  r.period * (r.phase - 1 + k + 0.08 * seqsales_demo_randn(1, e.es)) AS t
           FROM ro r
-          CROSS JOIN LATERAL generate_series(1, ceil(r.w / r.period)::int + 2) k
+          CROSS JOIN LATERAL generate_series(1, ceil(r.w / r.period + 1.28 - r.phase)::int) k
           CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, r.rs) AS es) e
           OFFSET 0) x
     WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
@@ -466,18 +471,17 @@ BEGIN
            hashint8extended(42, ev.es)
     FROM ev JOIN bundle b ON b.src = ev.cat_id
     WHERE seqsales_demo_rand(40, ev.es) < 0.7),
-  -- keep each client's first n_target lines inside its window
+  -- everything inside the client's window, with the client's attributes
   rk AS (
-    SELECT a.c, a.t, a.cat_id, a.es, cl.client_id, cl.start_day, cl.region, cl.subscriber, cl.ind,
+    SELECT a.t, a.cat_id, a.es, cl.client_id, cl.start_day, cl.region, cl.subscriber, cl.ind,
            coalesce(a.vol,
                     CASE WHEN a.cat_id <= 8
                          THEN 1 + floor(1.2 * cl.scale * seqsales_demo_rand(27, a.es))
                          ELSE greatest(1, round(exp(2.5 + 0.8 * seqsales_demo_randn(28, a.es)) * cl.scale))
-                    END) AS vol,
-           row_number() OVER (PARTITION BY a.c ORDER BY a.t, a.cat_id, a.es) AS rn,
-           cl.n_target
+                    END) AS vol
     FROM allev a JOIN cl ON cl.c = a.c
-    WHERE a.t >= 0 AND a.t <= cl.w)
+    WHERE a.t >= 0 AND a.t <= cl.w
+    OFFSET 0)
   SELECT
     r.client_id,
     -- business hours 07:00-17:00 UTC of the event's day
@@ -512,7 +516,6 @@ BEGIN
   CROSS JOIN LATERAL (
     SELECT seqsales_demo_rand(21, r.es) AS c1, seqsales_demo_rand(22, r.es) AS c2,
            seqsales_demo_rand(24, r.es) AS n1, seqsales_demo_rand(25, r.es) AS n2) u
-  WHERE r.rn <= r.n_target
   $q$, sch) USING p_clients, base;
   GET DIAGNOSTICS n_rows = ROW_COUNT;
 

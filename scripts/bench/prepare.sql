@@ -124,20 +124,23 @@ CREATE UNIQUE INDEX ON bench_transitions (a, b);
 ANALYZE bench_transitions;
 
 -- what it came to (stderr)
-SELECT format('%s rows, %s clients read; kept %s clients / %s events (ts: %s); %s categories; '
+\pset format unaligned
+\pset tuples_only on
+SELECT format('data: %s rows, %s clients read; kept %s clients / %s events (ts: %s); %s categories; '
               'cat features {%s}; numeric {%s}',
               (SELECT count(*) FROM bench_raw), (SELECT count(DISTINCT client_id) FROM bench_typed),
               (SELECT count(*) FROM bench_clients), (SELECT count(*) FROM bench_events), p.ts_kind,
               (SELECT count(DISTINCT category) FROM bench_events),
-              array_to_string(p.cat_cols, ', '), array_to_string(p.num_cols, ', ')) AS data,
-       format('split (seed %s): fit %s / validation %s / test %s clients; %s classes; '
+              array_to_string(p.cat_cols, ', '), array_to_string(p.num_cols, ', '))
+       || E'\n' ||
+       format('split (seed %s, validation seed %s): fit %s / validation %s / test %s clients; %s classes; '
               '%s training events; %s test targets unseen in the fitting clients',
-              p.seed,
+              p.seed, p.validation_seed,
               (SELECT count(*) FROM bench_clients WHERE role = 'fit'),
               (SELECT count(*) FROM bench_clients WHERE role = 'val'),
               (SELECT count(*) FROM bench_clients WHERE role = 'test'),
               (SELECT count(*) FROM bench_categories),
               (SELECT count(*) FROM bench_train),
               (SELECT count(*) FROM bench_test_targets t
-               WHERE NOT EXISTS (SELECT 1 FROM bench_categories k WHERE k.category = t.target))) AS split
-FROM bench_params p \gx
+               WHERE NOT EXISTS (SELECT 1 FROM bench_categories k WHERE k.category = t.target)))
+FROM bench_params p;

@@ -44,21 +44,13 @@ cluster_stop() {
     CLUSTER_DIR=""
 }
 
-free_port() {
-    local p
-    for p in $(seq "${1:-55432}" 65000); do
-        if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null && [ ! -e "/tmp/.s.PGSQL.$p" ]; then
-            echo "$p"; return
-        fi
-    done
-}
-
 cluster_start() {
     CLUSTER_DIR="$(mktemp -d /tmp/seqsales_pg.XXXXXX)"
     chown postgres: "$CLUSTER_DIR"
     chmod 755 "$CLUSTER_DIR"
     trap cluster_stop EXIT
-    export PGPORT="$(free_port $((50000 + RANDOM % 10000)))"
+    # no TCP listener: the port only names the socket in our own directory
+    export PGPORT="${PGPORT_WANTED:-$((50000 + RANDOM % 10000))}"
     export PGHOST="$CLUSTER_DIR" PGUSER=postgres PGDATABASE=postgres
     log "starting a throwaway cluster in $CLUSTER_DIR (port $PGPORT)"
     runuser -u postgres -- "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null

@@ -7,12 +7,7 @@
 #include <string.h>
 
 #include "blas.h"
-
-static inline float
-sigmoidf(float x)
-{
-	return 1.0f / (1.0f + expf(-x));
-}
+#include "simd.h"
 
 /* ---------------------------------------------------------------- embedding */
 
@@ -25,7 +20,7 @@ ss_embedding_forward(const float *table, int dim, const int32_t *ids,
 			   sizeof(float) * dim);
 }
 
-void
+SS_MULTIVERSION void
 ss_embedding_backward(float *dtable, int dim, const int32_t *ids,
 					  int n, const float *dout, int dout_stride)
 {
@@ -83,7 +78,7 @@ ss_dense_backward(int n, int in, int out, const float *x,
 
 /* ---------------------------------------------------------------- dropout */
 
-void
+SS_MULTIVERSION void
 ss_dropout_apply(float *x, const float *mask, int64_t n)
 {
 	if (mask == NULL)
@@ -94,7 +89,7 @@ ss_dropout_apply(float *x, const float *mask, int64_t n)
 
 /* ---------------------------------------------------------------- GRU */
 
-void
+SS_MULTIVERSION void
 ss_gru_forward(int T, int B, int D, int H, const float *x,
 			   const float *w_ih, const float *w_hh,
 			   const float *b_ih, const float *b_hh,
@@ -129,9 +124,9 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 
 			for (int j = 0; j < H; j++)
 			{
-				float		r = sigmoidf(gr[j] + hr[j]);
-				float		z = sigmoidf(gr[H + j] + hr[H + j]);
-				float		n = tanhf(gr[2 * H + j] + r * hr[2 * H + j]);
+				float		r = ss_sigmoid(gr[j] + hr[j]);
+				float		z = ss_sigmoid(gr[H + j] + hr[H + j]);
+				float		n = ss_tanh(gr[2 * H + j] + r * hr[2 * H + j]);
 
 				gr[j] = r;
 				gr[H + j] = z;
@@ -143,7 +138,7 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 	}
 }
 
-void
+SS_MULTIVERSION void
 ss_gru_backward(int T, int B, int D, int H, const float *x,
 				const float *w_ih, const float *w_hh,
 				const float *gates, const float *ghn, const float *h,
@@ -248,15 +243,9 @@ ss_attention_forward(int B, int H, int A, int n_q,
 
 		for (int s = 0; s <= t; s++)
 		{
-			const float *k = keys + ((int64_t) s * B + b) * A;
-			float	   *es = ei + (int64_t) s * A;
-			float		score = 0.0f;
+			float		score = ss_vec_tanh_sum_dot(keys + ((int64_t) s * B + b) * A, q, v,
+													ei + (int64_t) s * A, A);
 
-			for (int j = 0; j < A; j++)
-			{
-				es[j] = tanhf(k[j] + q[j]);
-				score += v[j] * es[j];
-			}
 			al[s] = score;
 			if (score > mx)
 				mx = score;
@@ -269,11 +258,8 @@ ss_attention_forward(int B, int H, int A, int n_q,
 		memset(c, 0, sizeof(float) * H);
 		for (int s = 0; s <= t; s++)
 		{
-			const float *hs = h + ((int64_t) s * B + b) * H;
-			float		a = (al[s] /= sum);
-
-			for (int j = 0; j < H; j++)
-				c[j] += a * hs[j];
+			al[s] /= sum;
+			ss_vec_axpy(al[s], h + ((int64_t) s * B + b) * H, c, H);
 		}
 	}
 }
@@ -285,7 +271,7 @@ ss_attention_backward(int B, int H, int A, int n_q,
 					  const int64_t *e_off, const int64_t *a_off,
 					  const float *e, const float *alpha,
 					  const float *dctx, float *dh, float *dkeys,
-					  float *dqueries, float *dv)
+					  float *dqueries, float *dv, float *scratch)
 {
 	for (int i = 0; i < n_q; i++)
 	{
@@ -295,6 +281,7 @@ ss_attention_backward(int B, int H, int A, int n_q,
 		const float *al = alpha + a_off[i];
 		const float *dc = dctx + (int64_t) i * H;
 		float	   *dq = dqueries + (int64_t) i * A;
+		float	   *da = scratch;
 		float		dot = 0.0f;
 
 		/*
@@ -304,36 +291,16 @@ ss_attention_backward(int B, int H, int A, int n_q,
 		memset(dq, 0, sizeof(float) * A);
 		for (int s = 0; s <= t; s++)
 		{
-			const float *hs = h + ((int64_t) s * B + b) * H;
-			float		da = 0.0f;
-
-			for (int j = 0; j < H; j++)
-				da += dc[j] * hs[j];
-			dot += al[s] * da;
+			da[s] = ss_vec_dot(dc, h + ((int64_t) s * B + b) * H, H);
+			dot += al[s] * da[s];
 		}
 		for (int s = 0; s <= t; s++)
 		{
-			const float *hs = h + ((int64_t) s * B + b) * H;
-			float	   *dhs = dh + ((int64_t) s * B + b) * H;
-			const float *es = ei + (int64_t) s * A;
-			float	   *dk = dkeys + ((int64_t) s * B + b) * A;
-			float		da = 0.0f,
-						dscore;
+			int64_t		row = (int64_t) s * B + b;
 
-			for (int j = 0; j < H; j++)
-			{
-				da += dc[j] * hs[j];
-				dhs[j] += al[s] * dc[j];
-			}
-			dscore = al[s] * (da - dot);
-			for (int j = 0; j < A; j++)
-			{
-				float		de = dscore * v[j] * (1.0f - es[j] * es[j]);
-
-				dk[j] += de;
-				dq[j] += de;
-				dv[j] += dscore * es[j];
-			}
+			ss_vec_axpy(al[s], dc, dh + row * H, H);
+			ss_vec_attn_grad(al[s] * (da[s] - dot), v, ei + (int64_t) s * A, dkeys + row * A,
+							 dq, dv, A);
 		}
 	}
 }

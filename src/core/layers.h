@@ -106,6 +106,7 @@ void		ss_attention_forward(int B, int H, int A, int n_q,
 /*
  * Given dctx[n_q x H]: dh[TB x H] += direct (alpha * dctx) part,
  * dkeys[TB x A] += , dqueries[n_q x A] = (overwritten), dv[A] += .
+ * scratch holds T floats.
  */
 void		ss_attention_backward(int B, int H, int A, int n_q,
 								  const int32_t *qt, const int32_t *qb,
@@ -113,7 +114,7 @@ void		ss_attention_backward(int B, int H, int A, int n_q,
 								  const int64_t *e_off, const int64_t *a_off,
 								  const float *e, const float *alpha,
 								  const float *dctx, float *dh, float *dkeys,
-								  float *dqueries, float *dv);
+								  float *dqueries, float *dv, float *scratch);
 
 /* ---------------------------------------------------------------- loss */
 

@@ -180,7 +180,7 @@ enum
 {
 	WS_X0, WS_X0_MASK, WS_GH_STEP, WS_KEYS, WS_QUERIES, WS_Z, WS_Z_MASK, WS_ZD,
 	WS_CTX, WS_E, WS_ALPHA, WS_LOGITS, WS_DZ, WS_DQUERIES, WS_DKEYS, WS_DH,
-	WS_DGI, WS_DGH, WS_DX, WS_DCTX,
+	WS_DGI, WS_DGH, WS_DX, WS_DCTX, WS_DA,
 	WS_LIN, WS_LIN_MASK = WS_LIN + SS_MAX_LAYERS,
 	WS_GATES = WS_LIN_MASK + SS_MAX_LAYERS,
 	WS_GHN = WS_GATES + SS_MAX_LAYERS,
@@ -476,7 +476,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 	ss_attention_backward(B, H, A, n_q, qt, qb, top, p.v,
 						  (int64_t *) ws->buf[WS_EOFF], (int64_t *) ws->buf[WS_AOFF],
 						  (float *) ws->buf[WS_E], (float *) ws->buf[WS_ALPHA],
-						  dctx, dh, dkeys, dqueries, g.v);
+						  dctx, dh, dkeys, dqueries, g.v, WSF(WS_DA, T));
 	/* queries = h_q W_q^T: dW_q += dq^T h_q, dh_q += dq W_q (via dz's h half) */
 	ss_sgemm(1, 0, A, H, n_q, 1.0f, dqueries, A, z + H, 2 * H, 1.0f, g.w_q, H);
 	ss_sgemm(0, 0, n_q, H, A, 1.0f, dqueries, A, p.w_q, H, 0.0f, dctx, H);

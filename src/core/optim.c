@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "simd.h"
 #include "ss_alloc.h"
 
 ss_adam *
@@ -32,7 +33,7 @@ ss_adam_free(ss_adam *opt)
 	ss_free(opt);
 }
 
-void
+SS_MULTIVERSION void
 ss_adam_step(ss_adam *opt, float *params, const float *grads)
 {
 	double		bc1,

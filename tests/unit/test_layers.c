@@ -262,7 +262,7 @@ test_attention(void)
 	dv = SS_NEW_ARRAY(float, c.A);
 	attn_loss(&c);
 	ss_attention_backward(c.B, c.H, c.A, c.n_q, qt, qb, c.h, c.v, c.e_off, c.a_off, c.e, c.alpha,
-						  c.r, dh, dkeys, dq, dv);
+						  c.r, dh, dkeys, dq, dv, SS_NEW_ARRAY(float, c.T));
 	CHECK(gradcheck("attn.h", c.h, dh, TB * c.H, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward: dh (values)");
 	CHECK(gradcheck("attn.keys", c.keys, dkeys, TB * c.A, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward: dkeys");
 	CHECK(gradcheck("attn.queries", c.queries, dq, c.n_q * c.A, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward: dqueries");

@@ -1,0 +1,70 @@
+/*
+ * simd.h - small vector kernels of the hot loops, written so that the
+ * compiler vectorises them (restrict pointers, no loop-carried
+ * dependencies but explicit partial sums), and compiled for both baseline
+ * x86-64 and AVX2 + FMA with the right one picked at load time
+ * (target_clones), so one binary runs everywhere at full speed.
+ */
+#ifndef SS_SIMD_H
+#define SS_SIMD_H
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SS_MULTIVERSION __attribute__((target_clones("default", "arch=x86-64-v3")))
+#else
+#define SS_MULTIVERSION
+#endif
+
+/*
+ * tanh as a minimax rational function of degree 13/6 on [-7.9, 7.9]
+ * (beyond that tanh is 1 in float32); maximum error a few ulp, and
+ * branch-free, so it vectorises.  The coefficients are the published ones
+ * used by the Eigen library for float tanh.
+ */
+static inline float
+ss_tanh(float x)
+{
+	const float lim = 7.90531110763549805f;
+	float		x2,
+				p,
+				q;
+
+	x = x > lim ? lim : (x < -lim ? -lim : x);
+	x2 = x * x;
+	p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+	p = x2 * p + -8.60467152213735e-11f;
+	p = x2 * p + 5.12229709037114e-08f;
+	p = x2 * p + 1.48572235717979e-05f;
+	p = x2 * p + 6.37261928875436e-04f;
+	p = x2 * p + 4.89352455891786e-03f;
+	p = x * p;
+	q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+	q = x2 * q + 2.26843463243900e-03f;
+	q = x2 * q + 4.89352518554385e-03f;
+	return p / q;
+}
+
+static inline float
+ss_sigmoid(float x)
+{
+	/* sigmoid(x) = (1 + tanh(x / 2)) / 2 */
+	return 0.5f + 0.5f * ss_tanh(0.5f * x);
+}
+
+/* e[j] = tanh(a[j] + b[j]); returns sum_j v[j] * e[j] */
+float		ss_vec_tanh_sum_dot(const float *restrict a, const float *restrict b,
+								const float *restrict v, float *restrict e, int n);
+
+/* sum_j a[j] * b[j] */
+float		ss_vec_dot(const float *restrict a, const float *restrict b, int n);
+
+/* y[j] += alpha * x[j] */
+void		ss_vec_axpy(float alpha, const float *restrict x, float *restrict y, int n);
+
+/*
+ * Attention backward of one (query, position) pair:
+ *   g_j = dscore * v_j * (1 - e_j^2); dk_j += g_j; dq_j += g_j; dv_j += dscore * e_j
+ */
+void		ss_vec_attn_grad(float dscore, const float *restrict v, const float *restrict e,
+							 float *restrict dk, float *restrict dq, float *restrict dv, int n);
+
+#endif
