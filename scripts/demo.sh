@@ -76,11 +76,12 @@ SELECT 'popularity baseline',
 FROM ranked;
 SQL
 
-log "top-3 next categories of a few clients (seqsales_predict)"
+log "top-3 next categories of a few held-out clients (seqsales_predict), and what they bought next"
 psql -q -v ON_ERROR_STOP=1 <<'SQL'
-SELECT c.client_id, p.rank, p.category, round(p.probability::numeric, 3) AS probability
-FROM (SELECT DISTINCT client_id FROM seqsales_demo_orders ORDER BY client_id LIMIT 3) c
-CROSS JOIN LATERAL seqsales_predict(c.client_id, 3, 'demo') p
+SELECT c.client_id, p.rank, p.category, round(p.probability::numeric, 3) AS probability,
+       c.category AS actual_next
+FROM (SELECT * FROM test_target ORDER BY client_id LIMIT 3) c
+CROSS JOIN LATERAL seqsales_predict(c.client_id, 3, 'demo', 'test_history') p
 ORDER BY c.client_id, p.rank;
 SQL
 log "done (the cluster is removed on exit)"

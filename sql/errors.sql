@@ -78,3 +78,9 @@ SELECT count(*) = :models_before AS catalog_unchanged,
 FROM seqsales_model;
 -- and the backend is fine afterwards
 SELECT count(*) AS still_predicts FROM seqsales_predict('C000001', 3, 'demo');
+
+-- batch scoring errors
+SELECT * FROM seqsales_predict_all(0, 'demo');
+SELECT * FROM seqsales_predict_all(NULL, 'demo');
+SELECT * FROM seqsales_predict_all(3, 'no_such_model');
+SELECT * FROM seqsales_predict_all(3, 'demo', 'int_orders');

@@ -67,3 +67,23 @@ WHERE name = 'demo_seed6';
 SELECT array_agg(category ORDER BY rank) <> :'before' AS changed,
        array_agg(category ORDER BY rank) = (SELECT array_agg(category ORDER BY rank) FROM seqsales_predict('C000011'::text, 5, 'demo')) AS follows_update
 FROM seqsales_predict('C000011'::text, 5, 'demo_seed6');
+
+-- batch scoring: one ordered scan, the same answers as one call per client
+SELECT count(DISTINCT client_id) = (SELECT count(DISTINCT client_id) FROM demo_test_history) AS every_client,
+       count(*) = 3 * count(DISTINCT client_id) AS k_rows_each
+FROM seqsales_predict_all(3, 'demo', 'demo_test_history');
+SELECT count(*) FILTER (WHERE a.category IS DISTINCT FROM b.category
+                          OR abs(a.probability - b.probability) > 1e-6) AS mismatches
+FROM seqsales_predict_all(5, 'demo', 'demo_test_history') a
+FULL JOIN (SELECT c.client_id, p.*
+           FROM (SELECT DISTINCT client_id FROM demo_test_history) c,
+                LATERAL seqsales_predict(c.client_id, 5, 'demo', 'demo_test_history') p) b
+USING (client_id, rank);
+-- long histories are cut to max_length there too
+SELECT count(*) FILTER (WHERE a.category IS DISTINCT FROM b.category
+                          OR abs(a.probability - b.probability) > 1e-6) AS mismatches_short_model
+FROM seqsales_predict_all(5, 'short') a
+FULL JOIN (SELECT c.client_id, p.*
+           FROM (SELECT DISTINCT client_id FROM demo_train) c,
+                LATERAL seqsales_predict(c.client_id, 5, 'short') p) b
+USING (client_id, rank);

@@ -2,10 +2,10 @@
 SELECT extversion FROM pg_extension WHERE extname = 'seqsales';
 
 -- demo data: deterministic for (clients, seed)
-SELECT seqsales_demo_data(600, 7) AS rows_600_7 \gset
+SELECT seqsales_demo_data(1000, 7) AS rows_600_7 \gset
 SELECT md5(string_agg(t::text, '|' ORDER BY client_id, ordered_at, category)) AS h1
 FROM seqsales_demo_orders t \gset
-SELECT seqsales_demo_data(600, 7) = :rows_600_7 AS same_row_count;
+SELECT seqsales_demo_data(1000, 7) = :rows_600_7 AS same_row_count;
 SELECT md5(string_agg(t::text, '|' ORDER BY client_id, ordered_at, category)) = :'h1' AS same_rows
 FROM seqsales_demo_orders t;
 SELECT count(DISTINCT client_id) AS clients, count(DISTINCT category) BETWEEN 30 AND 45 AS about_40_categories,

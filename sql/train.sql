@@ -5,7 +5,7 @@ SELECT seqsales_train('demo_train',
                       categorical => '{contract_type,supplier_segment,region}',
                       "numeric" => '{order_volume,contract_value}',
                       model_name => 'demo',
-                      options => '{"epochs": 12, "hidden_size": 48, "seed": 3, "patience": 3}') AS demo_id \gset
+                      options => '{"epochs": 15, "hidden_size": 64, "seed": 3, "patience": 3}') AS demo_id \gset
 
 SELECT name, version, architecture, format_version, source_relation,
        columns->>'client' AS client, columns->>'time_kind' AS time_kind,

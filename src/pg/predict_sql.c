@@ -16,6 +16,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 
+#include "../core/blas.h"
 #include "../core/ss_alloc.h"
 #include "load.h"
 #include "model_cache.h"
@@ -28,19 +29,16 @@ is_integer_type(Oid t)
 	return t == INT2OID || t == INT4OID || t == INT8OID;
 }
 
-/* The history query of model m for relation relid (InvalidOid = its own source). */
-static int
-history_plan(CachedModel *m, Oid relid)
+/*
+ * The relation holding the histories (relid, or InvalidOid for the model's
+ * own source), its columns checked against the model; returns its OID.
+ */
+static Oid
+source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
 {
 	Oid			rel = relid;
-	ColumnSpec	cols = m->cols;
-	StringInfoData q;
-	SPIPlanPtr	plan;
-	MemoryContext old;
 
-	for (int i = 0; i < m->n_plans; i++)
-		if (m->plan_rel[i] == relid)
-			return i;
+	*cols = m->cols;
 	if (!OidIsValid(rel))
 	{
 		rel = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->source)),
@@ -51,19 +49,40 @@ history_plan(CachedModel *m, Oid relid)
 					 errmsg("source relation %s of model \"%s\" does not exist", m->source, m->name),
 					 errhint("Pass the relation holding the histories as the \"source\" argument.")));
 	}
-	columns_validate(rel, &cols);
-	if (columns_n_numeric(&cols) != m->dims.n_numeric)
+	columns_validate(rel, cols);
+	if (columns_n_numeric(cols) != m->dims.n_numeric)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("time column \"%s\" of %s is not of the kind the model was trained on (%s)",
-						cols.time, get_rel_name(rel), time_kind_name(m->cols.time_kind))));
+						cols->time, get_rel_name(rel), time_kind_name(m->cols.time_kind))));
+	return rel;
+}
 
+static char *
+qualified_name(Oid rel)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), get_rel_name(rel));
+}
+
+/* The history query of model m for relation relid (InvalidOid = its own source). */
+static int
+history_plan(CachedModel *m, Oid relid)
+{
+	ColumnSpec	cols;
+	Oid			rel;
+	StringInfoData q;
+	SPIPlanPtr	plan;
+	MemoryContext old;
+
+	for (int i = 0; i < m->n_plans; i++)
+		if (m->plan_rel[i] == relid)
+			return i;
+	rel = source_relation(m, relid, &cols);
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT ");
 	columns_select_list(&cols, &q, false);
 	appendStringInfo(&q, " FROM %s WHERE %s = $1 AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY %s DESC",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), get_rel_name(rel)),
-					 quote_identifier(cols.client), quote_identifier(cols.target),
+					 qualified_name(rel), quote_identifier(cols.client), quote_identifier(cols.target),
 					 quote_identifier(cols.time), quote_identifier(cols.time));
 	if (cols.tiebreak)
 		appendStringInfo(&q, ", %s DESC", quote_identifier(cols.tiebreak));
@@ -123,15 +142,49 @@ client_key(FunctionCallInfo fcinfo, Oid col_type)
 	return (Datum) 0;
 }
 
+/*
+ * Encodes one event row as model input: category (column col), time
+ * (col + 1), categoricals, numerics.  gap_seconds < 0 marks a client's
+ * first event (gap feature 0).
+ */
+static void
+encode_event(const CachedModel *m, HeapTuple tup, TupleDesc desc, int col,
+			 double gap_seconds, int32 *cat, int32 *feat, float *num)
+{
+	const int	F = m->dims.n_features,
+				n_user_num = m->cols.n_num;
+	bool		isnull;
+	int			c = strdict_lookup(m->class_dict,
+								   TextDatumGetCString(SPI_getbinval(tup, desc, col, &isnull)));
+
+	*cat = c >= 0 ? c + SS_N_RESERVED : 1;
+	for (int j = 0; j < F; j++)
+	{
+		Datum		v = SPI_getbinval(tup, desc, col + 2 + j, &isnull);
+		int			id = isnull ? -1 : strdict_lookup(m->feat_dicts[j], TextDatumGetCString(v));
+
+		feat[j] = id >= 0 ? id + SS_N_RESERVED : 1;
+	}
+	for (int j = 0; j < n_user_num; j++)
+	{
+		Datum		v = SPI_getbinval(tup, desc, col + 2 + F + j, &isnull);
+		double		x = isnull ? NAN : DatumGetFloat8(v);
+
+		num[j] = isfinite(x) ? (float) ((x - m->mean[j]) / m->std[j]) : 0.0f;
+	}
+	if (m->cols.time_kind != TIME_INTEGER)
+	{
+		double		gap = gap_seconds < 0 ? 0.0 : gap_feature(gap_seconds);
+
+		num[n_user_num] = (float) ((gap - m->mean[n_user_num]) / m->std[n_user_num]);
+	}
+}
+
 /* Encodes the fetched rows (newest first) into the model's batch; returns the length. */
 static int
 encode_history(CachedModel *m)
 {
 	const ss_dims *d = &m->dims;
-	const int	F = d->n_features,
-				N = d->n_numeric,
-				n_user_num = m->cols.n_num;
-	const bool	has_gap = m->cols.time_kind != TIME_INTEGER;
 	uint64		n_rows = SPI_processed;
 	int			len = (int) Min(n_rows, (uint64) m->max_length);
 	ss_batch   *b = m->batch;
@@ -142,43 +195,39 @@ encode_history(CachedModel *m)
 	b->lengths[0] = len;
 	for (int t = 0; t < len; t++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[len - 1 - t];	/* oldest first */
+		uint64		r = (uint64) (len - 1 - t); /* oldest first */
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		double		gap = -1.0;
 		bool		isnull;
-		char	   *s = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-		int			c = strdict_lookup(m->class_dict, s);
 
-		b->cat[t] = c >= 0 ? c + SS_N_RESERVED : 1;
+		if (r + 1 < n_rows)
+			gap = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull))
+				- DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[r + 1], desc, 2, &isnull));
+		encode_event(m, tup, desc, 1, gap, &b->cat[t], &b->feat[t * d->n_features],
+					 &b->num[t * d->n_numeric]);
 		b->target[t] = -1;
-		for (int j = 0; j < F; j++)
-		{
-			Datum		v = SPI_getbinval(tup, desc, 3 + j, &isnull);
-			int			id = isnull ? -1 : strdict_lookup(m->feat_dicts[j], TextDatumGetCString(v));
-
-			b->feat[t * F + j] = id >= 0 ? id + SS_N_RESERVED : 1;
-		}
-		for (int j = 0; j < n_user_num; j++)
-		{
-			Datum		v = SPI_getbinval(tup, desc, 3 + F + j, &isnull);
-			double		x = isnull ? NAN : DatumGetFloat8(v);
-
-			b->num[t * N + j] = isfinite(x) ? (float) ((x - m->mean[j]) / m->std[j]) : 0.0f;
-		}
-		if (has_gap)
-		{
-			uint64		older = (uint64) (len - t);	/* row index of the previous event */
-			double		gap = 0.0;
-
-			if (older < n_rows)
-			{
-				double		now = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull));
-				double		before = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[older], desc, 2, &isnull));
-
-				gap = gap_feature(now - before);
-			}
-			b->num[t * N + n_user_num] = (float) ((gap - m->mean[n_user_num]) / m->std[n_user_num]);
-		}
 	}
 	return len;
+}
+
+/* The k best classes of probs[C], best first, ties by class order. */
+static void
+top_k(const float *probs, int C, int k, int *top)
+{
+	for (int i = 0; i < k; i++)
+		top[i] = -1;
+	for (int c = 0; c < C; c++)
+	{
+		float		p = probs[c];
+		int			i = k;
+
+		while (i > 0 && (top[i - 1] < 0 || probs[top[i - 1]] < p))
+			i--;
+		if (i >= k)
+			continue;
+		memmove(top + i + 1, top + i, sizeof(int) * (k - i - 1));
+		top[i] = c;
+	}
 }
 
 Datum
@@ -249,20 +298,7 @@ seqsales_predict(PG_FUNCTION_ARGS)
 	top = MemoryContextAlloc(call_cxt, sizeof(int) * k);
 	top_p = MemoryContextAlloc(call_cxt, sizeof(double) * k);
 	top_name = MemoryContextAlloc(call_cxt, sizeof(char *) * k);
-	for (int i = 0; i < k; i++)
-		top[i] = -1;
-	for (int c = 0; c < C; c++)
-	{
-		float		p = m->probs[c];
-		int			i = k;
-
-		while (i > 0 && (top[i - 1] < 0 || m->probs[top[i - 1]] < p))
-			i--;
-		if (i >= k)
-			continue;
-		memmove(top + i + 1, top + i, sizeof(int) * (k - i - 1));
-		top[i] = c;
-	}
+	top_k(m->probs, C, k, top);
 	for (int i = 0; i < k; i++)
 	{
 		top_p[i] = m->probs[top[i]];
@@ -280,5 +316,238 @@ seqsales_predict(PG_FUNCTION_ARGS)
 		values[2] = Float8GetDatum(top_p[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------- batch scoring */
+
+#define SCORE_BATCH 256
+#define SCORE_FETCH 10000
+
+PG_FUNCTION_INFO_V1(seqsales_predict_all);
+
+/* Clients collected for one forward pass: their last events, client-major. */
+typedef struct ScoreBatch
+{
+	int			n;
+	char	   *ids[SCORE_BATCH];
+	int			len[SCORE_BATCH];
+	int32	   *cat;			/* SCORE_BATCH x L */
+	int32	   *feat;			/* SCORE_BATCH x L x F */
+	float	   *num;			/* SCORE_BATCH x L x N */
+} ScoreBatch;
+
+static void
+score_batch(CachedModel *m, ScoreBatch *sb, ss_batch *batch, ss_workspace *ws, float *probs,
+			int k, ReturnSetInfo *rsinfo, MemoryContext core_cxt)
+{
+	const int	L = m->max_length,
+				F = m->dims.n_features,
+				N = m->dims.n_numeric,
+				C = m->dims.n_classes,
+				B = sb->n;
+	int			T = 0;
+	int		   *top = palloc(sizeof(int) * k);
+
+	for (int b = 0; b < B; b++)
+		T = Max(T, sb->len[b]);
+	batch->B = B;
+	batch->T = T;
+	memset(batch->cat, 0, sizeof(int32) * T * B);
+	memset(batch->feat, 0, sizeof(int32) * T * B * F);
+	memset(batch->num, 0, sizeof(float) * T * B * N);
+	for (int b = 0; b < B; b++)
+	{
+		batch->lengths[b] = sb->len[b];
+		for (int t = 0; t < sb->len[b]; t++)
+		{
+			int64		p = (int64) t * B + b,
+						q = (int64) b * L + t;
+
+			batch->cat[p] = sb->cat[q];
+			memcpy(batch->feat + p * F, sb->feat + q * F, sizeof(int32) * F);
+			memcpy(batch->num + p * N, sb->num + q * N, sizeof(float) * N);
+		}
+	}
+	for (int64 i = 0; i < (int64) T * B; i++)
+		batch->target[i] = -1;
+	core_use_context(core_cxt);
+	ss_predict_batch(&m->dims, m->params, batch, ws, probs);
+	core_use_context(NULL);
+	for (int b = 0; b < B; b++)
+	{
+		top_k(probs + (int64) b * C, C, k, top);
+		for (int i = 0; i < k; i++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {false, false, false, false};
+
+			values[0] = CStringGetTextDatum(sb->ids[b]);
+			values[1] = Int32GetDatum(i + 1);
+			values[2] = CStringGetTextDatum(m->classes[top[i]]);
+			values[3] = Float8GetDatum(probs[(int64) b * C + top[i]]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	sb->n = 0;
+}
+
+Datum
+seqsales_predict_all(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const char *schema;
+	char	   *model_name;
+	Oid			source = InvalidOid,
+				rel;
+	int			k,
+				L,
+				F,
+				N;
+	CachedModel *m;
+	ColumnSpec	cols;
+	StringInfoData q;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	MemoryContext call_cxt,
+				batch_cxt,
+				row_cxt;
+	ScoreBatch *sb;
+	ss_batch   *batch;
+	ss_workspace *ws;
+	float	   *probs;
+	char	   *current = NULL;
+	double		prev_time = 0.0;
+	int			cur_len = 0;
+	bool		first_event = true;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("k must not be NULL")));
+	k = PG_GETARG_INT32(0);
+	if (k <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be positive, not %d", k)));
+	model_name = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!PG_ARGISNULL(2))
+		source = PG_GETARG_OID(2);
+	schema = seqsales_schema(fcinfo->flinfo->fn_oid);
+
+	InitMaterializedSRF(fcinfo, 0);
+	call_cxt = AllocSetContextCreate(CurrentMemoryContext, "seqsales scoring",
+									 ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	m = model_cache_get(schema, model_name);
+	k = Min(k, m->dims.n_classes);
+	rel = source_relation(m, source, &cols);
+	core_load_blas();
+	ss_blas_set_threads(1);
+
+	MemoryContextSwitchTo(call_cxt);
+	L = m->max_length;
+	F = m->dims.n_features;
+	N = m->dims.n_numeric;
+	sb = palloc0(sizeof(ScoreBatch));
+	sb->cat = palloc(sizeof(int32) * SCORE_BATCH * L);
+	sb->feat = palloc(sizeof(int32) * SCORE_BATCH * L * Max(F, 1));
+	sb->num = palloc(sizeof(float) * SCORE_BATCH * L * Max(N, 1));
+	core_use_context(call_cxt);
+	batch = ss_batch_new(&m->dims, SCORE_BATCH, L);
+	ws = ss_workspace_new();	/* this call's own: the cached one stays batch-1 sized */
+	core_use_context(NULL);
+	probs = palloc(sizeof(float) * SCORE_BATCH * m->dims.n_classes);
+	batch_cxt = AllocSetContextCreate(call_cxt, "seqsales scoring batch", ALLOCSET_DEFAULT_SIZES);
+	row_cxt = AllocSetContextCreate(call_cxt, "seqsales scoring row", ALLOCSET_DEFAULT_SIZES);
+
+	/* one ordered scan of every history */
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	columns_select_list(&cols, &q, true);
+	appendStringInfo(&q, " FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY %s, %s",
+					 qualified_name(rel), quote_identifier(cols.client), quote_identifier(cols.target),
+					 quote_identifier(cols.time), quote_identifier(cols.client),
+					 quote_identifier(cols.time));
+	if (cols.tiebreak)
+		appendStringInfo(&q, ", %s", quote_identifier(cols.tiebreak));
+	plan = SPI_prepare(q.data, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		uint64		n;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, SCORE_FETCH);
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		for (uint64 i = 0; i < n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			char	   *client;
+			double		t;
+			int			slot,
+						pos;
+
+			MemoryContextSwitchTo(row_cxt);
+			client = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+			t = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+			if (current == NULL || strcmp(client, current) != 0)
+			{
+				/* a new client: close the previous one, score a full batch */
+				if (current != NULL)
+				{
+					sb->len[sb->n] = cur_len;
+					sb->n++;
+					if (sb->n == SCORE_BATCH)
+					{
+						MemoryContextSwitchTo(batch_cxt);
+						score_batch(m, sb, batch, ws, probs, k, rsinfo, call_cxt);
+						MemoryContextReset(batch_cxt);
+					}
+				}
+				sb->ids[sb->n] = MemoryContextStrdup(batch_cxt, client);
+				current = sb->ids[sb->n];
+				cur_len = 0;
+				first_event = true;
+			}
+			/* keep the last L events: shift left when full */
+			slot = sb->n;
+			if (cur_len == L)
+			{
+				memmove(sb->cat + (int64) slot * L, sb->cat + (int64) slot * L + 1, sizeof(int32) * (L - 1));
+				memmove(sb->feat + (int64) slot * L * F, sb->feat + ((int64) slot * L + 1) * F,
+						sizeof(int32) * (L - 1) * F);
+				memmove(sb->num + (int64) slot * L * N, sb->num + ((int64) slot * L + 1) * N,
+						sizeof(float) * (L - 1) * N);
+				cur_len--;
+			}
+			pos = slot * L + cur_len;
+			encode_event(m, tup, desc, 2, first_event ? -1.0 : t - prev_time,
+						 &sb->cat[pos], &sb->feat[(int64) pos * F], &sb->num[(int64) pos * N]);
+			first_event = false;
+			cur_len++;
+			prev_time = t;
+			MemoryContextReset(row_cxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	if (current != NULL)
+	{
+		sb->len[sb->n] = cur_len;
+		sb->n++;
+		MemoryContextSwitchTo(batch_cxt);
+		score_batch(m, sb, batch, ws, probs, k, rsinfo, call_cxt);
+	}
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+	SPI_finish();
+	MemoryContextDelete(call_cxt);
 	return (Datum) 0;
 }

@@ -42,3 +42,14 @@ COMMENT ON FUNCTION seqsales_predict(anyelement, integer, text, regclass)
 IS 'The k most likely next categories of a client, from its last events';
 COMMENT ON FUNCTION seqsales_predict(text, integer, text, regclass)
 IS 'The k most likely next categories of a client, from its last events';
+
+CREATE FUNCTION seqsales_predict_all(
+    k          integer DEFAULT 3,
+    model_name text DEFAULT NULL,
+    source     regclass DEFAULT NULL)
+RETURNS TABLE (client_id text, rank integer, category text, probability double precision)
+AS 'MODULE_PATHNAME', 'seqsales_predict_all'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000;
+
+COMMENT ON FUNCTION seqsales_predict_all(integer, text, regclass)
+IS 'Batch scoring: the k most likely next categories of every client of the source relation, in one ordered scan';
