@@ -84,3 +84,10 @@ SELECT * FROM seqsales_predict_all(0, 'demo');
 SELECT * FROM seqsales_predict_all(NULL, 'demo');
 SELECT * FROM seqsales_predict_all(3, 'no_such_model');
 SELECT * FROM seqsales_predict_all(3, 'demo', 'int_orders');
+
+-- a memory ceiling: a clear error before any large allocation
+SET seqsales.max_training_memory = '1MB';
+SELECT seqsales_train('demo_train', options => '{"epochs": 1}');
+SET seqsales.max_training_memory = '100MB';
+SELECT seqsales_train('demo_train', options => '{"epochs": 1, "hidden_size": 2048}');
+RESET seqsales.max_training_memory;

@@ -13,6 +13,7 @@ SELECT json_build_object(
            'test_clients', (SELECT count(*) FROM bench_test_targets),
            'epochs', (model.metrics ->> 'epochs_run')::int,
            'best_epoch', (model.metrics ->> 'best_epoch')::int,
+           'validation_hit3', (model.metrics ->> 'validation_hit3')::float8,
            'train_seconds', res.r -> 'train_seconds',
            'train_positions_per_second', (model.metrics ->> 'train_positions_per_second')::float8,
            'predict_ms_p50', res.r -> 'predict_ms_p50',

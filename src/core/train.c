@@ -458,3 +458,33 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	ss_free(vw);
 	return NULL;
 }
+
+/* ---------------------------------------------------------------- memory */
+
+int64_t
+ss_activation_estimate(const ss_dims *d, const ss_train_options *o)
+{
+	const int64_t H = d->hidden,
+				A = d->attn,
+				D = d->input_dim,
+				C = d->n_classes,
+				L = d->layers,
+				T = o->max_length;
+	/* padded positions of a batch (windows of unequal length), target rows */
+	const int64_t positions = 2 * ((int64_t) o->batch_size + T);
+	const int64_t queries = (int64_t) o->batch_size + T;
+	int64_t		per_position = 2 * D + L * (7 * H) + 2 * A + H + 6 * H + (D > H ? D : H);
+	int64_t		per_query = 10 * H + 2 * A + C + (T / 2 + 1) * (A + 1);
+
+	return 4 * (positions * per_position + queries * per_query);
+}
+
+int64_t
+ss_train_memory_estimate(const ss_dims *d, int64_t n_events, int64_t n_clients,
+						 const ss_train_options *o)
+{
+	int64_t		per_event = 12 + 4 * (int64_t) d->n_features + 4 * (int64_t) d->n_numeric;
+
+	return n_events * per_event + n_clients * 64 + 24 * ss_param_count(d)
+		+ ss_activation_estimate(d, o);
+}

@@ -97,6 +97,20 @@ const char *ss_train(const ss_dims *dims, const ss_dataset *data,
 void		ss_train_result_free(ss_train_result *r);
 
 /*
+ * Memory a training needs, in bytes, as documented in the README:
+ *   events:      n_events x (12 + 4 F + 4 N)      encoded inputs and targets
+ *   clients:     n_clients x 64                    offsets, ids, windows
+ *   parameters:  P x 4 x 6                         weights, best weights,
+ *                                                  gradients, Adam m and v, blob
+ *   activations: one batch, ss_activation_estimate()
+ */
+int64_t		ss_train_memory_estimate(const ss_dims *d, int64_t n_events,
+									 int64_t n_clients, const ss_train_options *o);
+
+/* Activations of one training batch of about batch_size + max_length positions. */
+int64_t		ss_activation_estimate(const ss_dims *d, const ss_train_options *o);
+
+/*
  * Windows of a client of n events (rows o .. o+n-1) as in the reference:
  * windows start at k * (L / 2), hold at most L input events; window 0 owns
  * targets 1..L, later windows their last L/2 (rounded down) targets.

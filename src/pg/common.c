@@ -10,6 +10,7 @@
 #include "common/md5.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
@@ -19,6 +20,8 @@
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+int			seqsales_max_training_memory_mb = 4096;
 
 /* ---------------------------------------------------------------- core glue */
 
@@ -62,6 +65,24 @@ _PG_init(void)
 	 * postmaster that preloads this library starts no BLAS threads.
 	 */
 	ss_set_allocator(core_alloc, core_free);
+	DefineCustomIntVariable("seqsales.max_training_memory",
+							"Memory a training may use (encoded events, model, optimiser state and one batch's activations).",
+							"seqsales_train checks its estimate against this before training and while it reads rows; -1 means no limit.",
+							&seqsales_max_training_memory_mb, 4096, -1, INT_MAX, PGC_USERSET,
+							GUC_UNIT_MB, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("seqsales");
+}
+
+void
+check_training_memory(int64 bytes, const char *what)
+{
+	if (seqsales_max_training_memory_mb >= 0 &&
+		bytes > (int64) seqsales_max_training_memory_mb * 1024 * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("training would need about " INT64_FORMAT " MB (%s), more than seqsales.max_training_memory (%d MB)",
+						bytes / (1024 * 1024) + 1, what, seqsales_max_training_memory_mb),
+				 errhint("Raise seqsales.max_training_memory, train on fewer rows (a view with a sample of clients), or lower hidden_size.")));
 }
 
 const char *

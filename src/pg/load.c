@@ -183,6 +183,9 @@ load_events(Oid relid, const ColumnSpec *cols)
 			MemoryContextReset(row_cxt);
 		}
 		SPI_freetuptable(SPI_tuptable);
+		/* the encoded events so far must fit, long before the model is built */
+		check_training_memory(r->n_events * (int64) (12 + 4 * r->n_cat + 4 * r->n_numeric)
+							  + (int64) r->n_clients * 64, "the encoded events read so far");
 	}
 	SPI_cursor_close(portal);
 	SPI_freeplan(plan);

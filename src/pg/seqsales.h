@@ -80,6 +80,10 @@ int			strdict_lookup(const StrDict *d, const char *s); /* id or -1 */
 /* Routes the core's allocations into cxt (palloc), until the next call. */
 void		core_use_context(MemoryContext cxt);
 
+/* seqsales.max_training_memory: ERROR when bytes exceed it */
+extern int	seqsales_max_training_memory_mb;
+void		check_training_memory(int64 bytes, const char *what);
+
 /* Loads OpenBLAS into this backend, or raises an ERROR. */
 void		core_load_blas(void);
 

@@ -488,6 +488,8 @@ seqsales_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("cannot build the model: %s", err)));
+	check_training_memory(ss_train_memory_estimate(&dims, raw->n_events, raw->n_clients, &opt),
+						  "events, model, optimiser state and activations");
 	ereport(DEBUG1,
 			(errmsg("seqsales: %d clients (%d fitting, %d validation), " INT64_FORMAT " events, %d categories, %s",
 					raw->n_clients, n_fit, n_val, raw->n_events, dims.n_classes, ss_blas_info())));
@@ -568,11 +570,13 @@ seqsales_train(PG_FUNCTION_ARGS)
 					 " \"clients\": %d, \"fitting_clients\": %d, \"validation_clients\": %d,"
 					 " \"rows_read\": " INT64_FORMAT ", \"events\": " INT64_FORMAT ","
 					 " \"training_targets\": " INT64_FORMAT ", \"windows\": " INT64_FORMAT ","
-					 " \"parameters\": " INT64_FORMAT ", \"activation_bytes\": " INT64_FORMAT ", \"blas\": ",
+					 " \"parameters\": " INT64_FORMAT ", \"activation_bytes\": " INT64_FORMAT ","
+					 " \"memory_estimate_bytes\": " INT64_FORMAT ", \"blas\": ",
 					 res.epochs_run, res.best_epoch, res.best_validation_hit3, res.seconds_total,
 					 res.targets_per_second, raw->n_clients, n_fit, n_val, raw->rows_read,
 					 raw->n_events, res.train_targets, res.n_windows, res.n_params,
-					 res.workspace_bytes);
+					 res.workspace_bytes,
+					 ss_train_memory_estimate(&dims, raw->n_events, raw->n_clients, &opt));
 	escape_json(&row.metrics, ss_blas_info());
 	appendStringInfoChar(&row.metrics, '}');
 

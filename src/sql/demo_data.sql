@@ -160,7 +160,7 @@ BEGIN
   -- latent industries: 1 manufacturing .20, 2 healthcare, 3 logistics,
   -- 4 it_services, 5 public_sector, 6 construction (.16 each)
   ind(ind, pref_eq, pref_oth) AS (VALUES
-    (1, '{1,2,7,3}'::int[], '{6,10,7,9,2,4}'::int[]),
+    (1, '{1,2,7,3}'::int[], '{6,10,7,9,4,12}'::int[]),
     (2, '{8,4,6,5}',        '{3,1,15,5}'),
     (3, '{3,4,6}',          '{4,13,8,12}'),
     (4, '{5,6,4}',          '{5,11,14,16}'),
