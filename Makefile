@@ -38,6 +38,9 @@ tests/unit/test_core: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/uni
 bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) -O3 -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/core_bench.c $(CORE_SRCS) -ldl -lm
 
-bench-core: bench/core_bench
+bench/sgemm_peak: bench/sgemm_peak.c src/core/blas.c src/core/blas.h
+	$(CC) -O2 -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/sgemm_peak.c src/core/blas.c -ldl
+
+bench-core: bench/core_bench bench/sgemm_peak
 
 .PHONY: bench-core

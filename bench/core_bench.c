@@ -73,6 +73,10 @@ main(int argc, char **argv)
 	epochs_seen seen = {0};
 	ss_train_callbacks cb = {&seen, NULL, on_epoch};
 	const char *err;
+	double		train_t0,
+				train_seconds,
+				flops0,
+				train_flops;
 
 	if ((err = ss_blas_load()) != NULL)
 	{
@@ -138,7 +142,11 @@ main(int argc, char **argv)
 	o.epochs = epochs;
 	o.patience = epochs;
 	o.threads = threads;
+	train_t0 = now();
+	flops0 = ss_blas_flops();
 	err = ss_train(&dims, &d, fit, n_fit, val, n_val, &o, &cb, &r);
+	train_seconds = now() - train_t0;
+	train_flops = ss_blas_flops() - flops0;
 	if (err)
 	{
 		fprintf(stderr, "%s\n", err);
@@ -174,9 +182,10 @@ main(int argc, char **argv)
 		lat = (now() - t0) / calls * 1000.0;
 		printf("{\"clients\": %d, \"events\": %ld, \"hidden\": %d, \"threads\": %d, \"epochs\": %d, "
 			   "\"train_positions_per_second\": %.0f, \"seconds_per_epoch\": %.3f, "
+			   "\"gemm_gflops_per_second_of_training\": %.2f, "
 			   "\"predict_forward_ms\": %.4f, \"activation_bytes\": %ld, \"blas\": \"%s\"}\n",
-			   n_clients, (long) n, hidden, threads, seen.n, t / s, s / (seen.n - first), lat,
-			   (long) r.workspace_bytes, ss_blas_info());
+			   n_clients, (long) n, hidden, threads, seen.n, t / s, s / (seen.n - first),
+			   train_flops / train_seconds / 1e9, lat, (long) r.workspace_bytes, ss_blas_info());
 	}
 	return 0;
 }

@@ -52,24 +52,7 @@ done
 [ -r "$DATA" ] || { echo "bench.sh: cannot read $DATA" >&2; exit 2; }
 [[ "$SEED" =~ ^-?[0-9]+$ ]] || { echo "bench.sh: --seed must be an integer" >&2; exit 2; }
 
-# the header: one column name per line (surrounding quotes, CR and a BOM removed)
-IFS= read -r HEADER_LINE < "$DATA" || true
-HEADER_LINE="${HEADER_LINE%$'\r'}"
-HEADER_LINE="${HEADER_LINE#$'\xef\xbb\xbf'}"
-IFS=, read -r -a COLS <<< "$HEADER_LINE"
-HEADER="" COPY_COLS=""
-for c in "${COLS[@]}"; do
-    c="${c#\"}"; c="${c%\"}"
-    [ -n "$c" ] || { echo "bench.sh: empty column name in the header of $DATA" >&2; exit 2; }
-    HEADER+="${HEADER:+$'\n'}$c"
-    COPY_COLS+="${COPY_COLS:+, }\"${c//\"/\"\"}\""
-done
-
-SQL="$ROOT/scripts/bench"
-run_sql() {     # file [psql args]: its output goes to stderr
-    local f="$1"; shift
-    psql -X -q -v ON_ERROR_STOP=1 "$@" -f "$SQL/$f" >&2
-}
+source "$ROOT/scripts/lib/protocol.sh"
 
 ensure_deps
 build_install
@@ -78,14 +61,7 @@ if [ "$KEEP" = 1 ]; then
     trap 'log "cluster kept: PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=postgres psql (stop: runuser -u postgres -- $PG_BIN/pg_ctl -D $CLUSTER_DIR/data stop; rm -rf $CLUSTER_DIR)"' EXIT
 fi
 
-log "loading $DATA"
-run_sql setup.sql -v data="$DATA" -v seed="$SEED" -v architecture="$ARCH" \
-    -v options="$OPTIONS" -v header="$HEADER"
-# every value as a string, '' included (pandas keep_default_na=False)
-psql -X -q -v ON_ERROR_STOP=1 \
-    -c "\\copy bench_raw ($COPY_COLS) FROM pstdin WITH (FORMAT csv, HEADER true, FORCE_NOT_NULL ($COPY_COLS))" \
-    < "$DATA" >&2
-run_sql prepare.sql
+load_protocol_csv "$DATA" "$SEED" "$ARCH" "$OPTIONS"
 
 log "baselines"
 run_sql baselines.sql

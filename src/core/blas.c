@@ -24,6 +24,13 @@ static set_threads_fn p_set_threads;
 static get_str_fn p_get_config;
 static get_str_fn p_get_corename;
 static int	current_threads = -1;
+static double flops_done = 0.0;
+
+double
+ss_blas_flops(void)
+{
+	return flops_done;
+}
 
 static const char *const library_names[] = {
 	"libopenblas.so.0",
@@ -75,6 +82,7 @@ ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 {
 	if (m <= 0 || n <= 0)
 		return;
+	flops_done += 2.0 * m * n * (k > 0 ? k : 0);
 	if (k <= 0)
 	{
 		/* OpenBLAS would do the same; spelled out so beta = 0 clears C */

@@ -30,6 +30,9 @@ void		ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 					 float alpha, const float *a, int lda,
 					 const float *b, int ldb, float beta, float *c, int ldc);
 
+/* Floating-point operations done by ss_sgemm so far in this process (2 m n k per call). */
+double		ss_blas_flops(void);
+
 /* A short description of the loaded library (version and core). */
 const char *ss_blas_info(void);
 

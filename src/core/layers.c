@@ -8,6 +8,7 @@
 
 #include "blas.h"
 #include "simd.h"
+#include "ss_alloc.h"
 
 /* ---------------------------------------------------------------- embedding */
 
@@ -96,6 +97,7 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 			   float *gates, float *ghn, float *h, float *gh_step)
 {
 	const int	G = 3 * H;
+	float	   *zeros = SS_NEW_ARRAY(float, H);
 
 	/* input projections of every step at once: gates = x W_ih^T + b_ih */
 	ss_dense_forward(T * B, D, G, x, w_ih, b_ih, gates);
@@ -115,27 +117,11 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 				memcpy(gh_step + (int64_t) b * G, b_hh, sizeof(float) * G);
 		}
 		for (int b = 0; b < B; b++)
-		{
-			float	   *gr = g + (int64_t) b * G;
-			const float *hr = gh_step + (int64_t) b * G;
-			float	   *o = ht + (int64_t) b * H;
-			float	   *gnr = gn + (int64_t) b * H;
-			const float *hpr = hp != NULL ? hp + (int64_t) b * H : NULL;
-
-			for (int j = 0; j < H; j++)
-			{
-				float		r = ss_sigmoid(gr[j] + hr[j]);
-				float		z = ss_sigmoid(gr[H + j] + hr[H + j]);
-				float		n = ss_tanh(gr[2 * H + j] + r * hr[2 * H + j]);
-
-				gr[j] = r;
-				gr[H + j] = z;
-				gr[2 * H + j] = n;
-				gnr[j] = hr[2 * H + j];
-				o[j] = (1.0f - z) * n + (hpr != NULL ? z * hpr[j] : 0.0f);
-			}
-		}
+			ss_vec_gru_gates(g + (int64_t) b * G, gh_step + (int64_t) b * G,
+							 hp != NULL ? hp + (int64_t) b * H : zeros, gn + (int64_t) b * H,
+							 ht + (int64_t) b * H, H);
 	}
+	ss_free(zeros);
 }
 
 SS_MULTIVERSION void
@@ -146,6 +132,8 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 				float *dw_ih, float *dw_hh, float *db_ih, float *db_hh)
 {
 	const int	G = 3 * H;
+	float	   *zeros = SS_NEW_ARRAY(float, H);
+	float	   *sink = SS_NEW_ARRAY(float, H);	/* dh_{-1}, discarded */
 
 	for (int t = T - 1; t >= 0; t--)
 	{
@@ -158,37 +146,11 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 		float	   *dght = dgh + (int64_t) t * B * G;
 
 		for (int b = 0; b < B; b++)
-		{
-			const float *gr = g + (int64_t) b * G;
-			const float *gnr = gn + (int64_t) b * H;
-			const float *d = dht + (int64_t) b * H;
-			float	   *di = dgit + (int64_t) b * G;
-			float	   *dhh = dght + (int64_t) b * G;
-			const float *hpr = hp != NULL ? hp + (int64_t) b * H : NULL;
-			float	   *dhpr = dhp != NULL ? dhp + (int64_t) b * H : NULL;
-
-			for (int j = 0; j < H; j++)
-			{
-				float		r = gr[j],
-							z = gr[H + j],
-							n = gr[2 * H + j];
-				float		hprev = hpr != NULL ? hpr[j] : 0.0f;
-				float		dn = d[j] * (1.0f - z);
-				float		dz = d[j] * (hprev - n);
-				float		dan = dn * (1.0f - n * n);
-				float		dar = dan * gnr[j] * r * (1.0f - r);
-				float		daz = dz * z * (1.0f - z);
-
-				di[j] = dar;
-				di[H + j] = daz;
-				di[2 * H + j] = dan;
-				dhh[j] = dar;
-				dhh[H + j] = daz;
-				dhh[2 * H + j] = dan * r;
-				if (dhpr != NULL)
-					dhpr[j] += d[j] * z;
-			}
-		}
+			ss_vec_gru_gates_backward(g + (int64_t) b * G, gn + (int64_t) b * H,
+									  hp != NULL ? hp + (int64_t) b * H : zeros,
+									  dht + (int64_t) b * H, dgit + (int64_t) b * G,
+									  dght + (int64_t) b * G,
+									  dhp != NULL ? dhp + (int64_t) b * H : sink, H);
 		/* recurrent part: dh_{t-1} += dgh_t W_hh */
 		if (dhp != NULL)
 			ss_sgemm(0, 0, B, H, G, 1.0f, dght, G, w_hh, H, 1.0f, dhp, H);
@@ -199,6 +161,8 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 				 1.0f, dw_hh, H);
 	add_column_sums(T * B, G, dgh, db_hh);
 	ss_dense_backward(T * B, D, G, x, w_ih, dgi, dx, 0, dw_ih, db_ih);
+	ss_free(zeros);
+	ss_free(sink);
 }
 
 /* ---------------------------------------------------------------- attention */

@@ -68,3 +68,49 @@ ss_vec_attn_grad(float dscore, const float *restrict v, const float *restrict e,
 		dv[j] += dscore * e[j];
 	}
 }
+
+SS_MULTIVERSION void
+ss_vec_gru_gates(float *restrict g, const float *restrict gh,
+				 const float *restrict hp, float *restrict ghn,
+				 float *restrict h, int H)
+{
+	for (int j = 0; j < H; j++)
+	{
+		float		r = ss_sigmoid(g[j] + gh[j]);
+		float		z = ss_sigmoid(g[H + j] + gh[H + j]);
+		float		n = ss_tanh(g[2 * H + j] + r * gh[2 * H + j]);
+
+		g[j] = r;
+		g[H + j] = z;
+		g[2 * H + j] = n;
+		ghn[j] = gh[2 * H + j];
+		h[j] = (1.0f - z) * n + z * hp[j];
+	}
+}
+
+SS_MULTIVERSION void
+ss_vec_gru_gates_backward(const float *restrict g, const float *restrict ghn,
+						  const float *restrict hp, const float *restrict dh,
+						  float *restrict dgi, float *restrict dgh,
+						  float *restrict dhp, int H)
+{
+	for (int j = 0; j < H; j++)
+	{
+		float		r = g[j],
+					z = g[H + j],
+					n = g[2 * H + j];
+		float		dn = dh[j] * (1.0f - z);
+		float		dz = dh[j] * (hp[j] - n);
+		float		dan = dn * (1.0f - n * n);
+		float		dar = dan * ghn[j] * r * (1.0f - r);
+		float		daz = dz * z * (1.0f - z);
+
+		dgi[j] = dar;
+		dgi[H + j] = daz;
+		dgi[2 * H + j] = dan;
+		dgh[j] = dar;
+		dgh[H + j] = daz;
+		dgh[2 * H + j] = dan * r;
+		dhp[j] += dh[j] * z;
+	}
+}

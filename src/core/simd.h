@@ -67,4 +67,24 @@ void		ss_vec_axpy(float alpha, const float *restrict x, float *restrict y, int n
 void		ss_vec_attn_grad(float dscore, const float *restrict v, const float *restrict e,
 							 float *restrict dk, float *restrict dq, float *restrict dv, int n);
 
+/*
+ * GRU gates of one row (see layers.h): g[3H] holds the input projections
+ * (x W_ih^T + b_ih) on entry and r, z, n on exit; gh[3H] = h_prev W_hh^T +
+ * b_hh; hp[H] the previous state (zeros at t = 0).  Writes ghn[H] =
+ * gh's n part and h[H], the new state.
+ */
+void		ss_vec_gru_gates(float *restrict g, const float *restrict gh,
+							 const float *restrict hp, float *restrict ghn,
+							 float *restrict h, int H);
+
+/*
+ * GRU backward of one row: given dh[H] (from above and from t+1) and the
+ * saved gates g[3H], ghn[H], previous state hp[H], writes dgi[3H], dgh[3H]
+ * and adds dh * z (the direct path to h_{t-1}) into dhp[H].
+ */
+void		ss_vec_gru_gates_backward(const float *restrict g, const float *restrict ghn,
+									  const float *restrict hp, const float *restrict dh,
+									  float *restrict dgi, float *restrict dgh,
+									  float *restrict dhp, int H);
+
 #endif

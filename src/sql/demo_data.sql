@@ -47,7 +47,7 @@
 -- seqsales_demo_data() itself.
 
 -- Uniform [0, 1) from the 52 low bits of a 64-bit hash of (k, s).
-CREATE FUNCTION seqsales_demo_rand(k bigint, s bigint)
+CREATE FUNCTION @extschema@.seqsales_demo_rand(k bigint, s bigint)
 RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -55,12 +55,12 @@ AS $$
          / 4503599627370496.0
 $$;
 
-COMMENT ON FUNCTION seqsales_demo_rand(bigint, bigint) IS
+COMMENT ON FUNCTION @extschema@.seqsales_demo_rand(bigint, bigint) IS
   'internal helper of seqsales_demo_data(): deterministic uniform [0,1) from a hash of (k, s)';
 
 -- Approximately standard normal (Irwin-Hall: sum of the four 16-bit lanes of
 -- one 64-bit hash, standardised; bounded to +-3.46).
-CREATE FUNCTION seqsales_demo_randn(k bigint, s bigint)
+CREATE FUNCTION @extschema@.seqsales_demo_randn(k bigint, s bigint)
 RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -71,7 +71,7 @@ AS $$
          - 131070.0) * (1.7320508075688772 / 65536.0)
 $$;
 
-COMMENT ON FUNCTION seqsales_demo_randn(bigint, bigint) IS
+COMMENT ON FUNCTION @extschema@.seqsales_demo_randn(bigint, bigint) IS
   'internal helper of seqsales_demo_data(): deterministic approx. N(0,1) from a hash of (k, s)';
 
 
@@ -238,12 +238,12 @@ BEGIN
     FROM generate_series(1, $1) c
     CROSS JOIN LATERAL (SELECT hashint8extended(c, $2) AS cs) h
     CROSS JOIN LATERAL (
-      SELECT seqsales_demo_rand(1, cs) AS u1, seqsales_demo_rand(2, cs) AS u2,
-             seqsales_demo_randn(3, cs) AS z3, seqsales_demo_rand(4, cs) AS u4,
-             seqsales_demo_rand(5, cs) AS u5, seqsales_demo_rand(6, cs) AS u6,
-             seqsales_demo_randn(7, cs) AS z7, seqsales_demo_randn(8, cs) AS z8,
-             seqsales_demo_rand(9, cs) AS u9, seqsales_demo_rand(10, cs) AS u10,
-             seqsales_demo_rand(11, cs) AS u11, seqsales_demo_rand(12, cs) AS u12
+      SELECT @extschema@.seqsales_demo_rand(1, cs) AS u1, @extschema@.seqsales_demo_rand(2, cs) AS u2,
+             @extschema@.seqsales_demo_randn(3, cs) AS z3, @extschema@.seqsales_demo_rand(4, cs) AS u4,
+             @extschema@.seqsales_demo_rand(5, cs) AS u5, @extschema@.seqsales_demo_rand(6, cs) AS u6,
+             @extschema@.seqsales_demo_randn(7, cs) AS z7, @extschema@.seqsales_demo_randn(8, cs) AS z8,
+             @extschema@.seqsales_demo_rand(9, cs) AS u9, @extschema@.seqsales_demo_rand(10, cs) AS u10,
+             @extschema@.seqsales_demo_rand(11, cs) AS u11, @extschema@.seqsales_demo_rand(12, cs) AS u12
       OFFSET 0) r),
   -- observation window w (days): ~n_target events at the expected event
   -- rate (E[1/period] of the cycles), capped at 2023-12-31; one-off buyers
@@ -260,7 +260,7 @@ BEGIN
   -- installed base at the start of the window
   pe AS (
     SELECT cl.c, e.eq, cl.k_eq,
-           row_number() OVER (PARTITION BY cl.c ORDER BY seqsales_demo_rand(100 + e.eq, cl.cs)) AS rn
+           row_number() OVER (PARTITION BY cl.c ORDER BY @extschema@.seqsales_demo_rand(100 + e.eq, cl.cs)) AS rn
     FROM cl JOIN ind i USING (ind) CROSS JOIN LATERAL unnest(i.pref_eq) e(eq)),
   inst0 AS (
     SELECT c, eq FROM pe WHERE rn <= k_eq
@@ -268,37 +268,37 @@ BEGIN
     SELECT c, extra_eq FROM cl WHERE extra_eq IS NOT NULL),
   -- routine families: weighted sampling without replacement (Efraimidis-Spirakis)
   ro AS MATERIALIZED (
-    SELECT x.c, x.w, x.rnk, rs, 15 + 60 * seqsales_demo_rand(1, rs) AS period,
-           seqsales_demo_rand(2, rs) AS phase,
-           exp(0.5 * seqsales_demo_randn(3, rs)) * x.scale AS usage
+    SELECT x.c, x.w, x.rnk, rs, 15 + 60 * @extschema@.seqsales_demo_rand(1, rs) AS period,
+           @extschema@.seqsales_demo_rand(2, rs) AS phase,
+           exp(0.5 * @extschema@.seqsales_demo_randn(3, rs)) * x.scale AS usage
     FROM (
       SELECT cl.c, cl.w, cl.scale, cl.n_rout, rw.rnk, hashint8extended(200 + rw.rnk, cl.cs) AS rs,
              row_number() OVER (PARTITION BY cl.c
-                                ORDER BY -ln(1.0 - seqsales_demo_rand(400 + rw.rnk, cl.cs)) / rw.w) AS rn
+                                ORDER BY -ln(1.0 - @extschema@.seqsales_demo_rand(400 + rw.rnk, cl.cs)) / rw.w) AS rn
       FROM cl JOIN rw USING (ind)) x
     WHERE x.rn <= x.n_rout),
   -- ad-hoc purchases (other families and new equipment), Poisson-like count,
   -- uniform times, category from the (industry, month) slot table
   ad0 AS (
-    SELECT cl.c, cl.ind, cl.start_day, e.es, cl.w * seqsales_demo_rand(1, e.es) AS t
+    SELECT cl.c, cl.ind, cl.start_day, e.es, cl.w * @extschema@.seqsales_demo_rand(1, e.es) AS t
     FROM cl
     CROSS JOIN LATERAL generate_series(1, CASE WHEN cl.n_target = 1 THEN 1
-                                               ELSE floor(cl.adhoc_rate * cl.w + seqsales_demo_rand(20, cl.cs))::int END) m
+                                               ELSE floor(cl.adhoc_rate * cl.w + @extschema@.seqsales_demo_rand(20, cl.cs))::int END) m
     CROSS JOIN LATERAL (SELECT hashint8extended(m, hashint8extended(21, cl.cs)) AS es) e
     OFFSET 0),
   ad AS MATERIALIZED (
     SELECT ad0.c, ad0.t,
            get_byte((SELECT arr FROM slots),
                     ((ad0.ind - 1) * 12 + (SELECT m FROM mon)[ad0.start_day + floor(ad0.t)::int + 1] - 1) * 1000
-                    + floor(1000 * seqsales_demo_rand(2, ad0.es))::int) AS cat_id,
+                    + floor(1000 * @extschema@.seqsales_demo_rand(2, ad0.es))::int) AS cat_id,
            ad0.es
     FROM ad0),
   eqb AS (SELECT c, t, cat_id AS eq, es FROM ad WHERE cat_id <= 8),
   -- all installations: initial base + first purchase of a new equipment type
   inst AS MATERIALIZED (
     SELECT i.c, i.eq, cl.w, hs.iseed, p.pc, p.pm, p.usage, p.units,
-           coalesce(i.t_inst, (seqsales_demo_rand(5, hs.iseed) - 1) * p.pc) AS a_c,
-           coalesce(i.t_inst, (seqsales_demo_rand(6, hs.iseed) - 1) * p.pm) AS a_m,
+           coalesce(i.t_inst, (@extschema@.seqsales_demo_rand(5, hs.iseed) - 1) * p.pc) AS a_c,
+           coalesce(i.t_inst, (@extschema@.seqsales_demo_rand(6, hs.iseed) - 1) * p.pm) AS a_m,
            coalesce(i.t_inst, -1e9) AS t_inst
     FROM (SELECT c, eq, NULL::float8 AS t_inst FROM inst0
           UNION ALL
@@ -309,32 +309,32 @@ BEGIN
     JOIN cl ON cl.c = i.c
     CROSS JOIN LATERAL (SELECT hashint8extended(300 + i.eq, cl.cs) AS iseed) hs
     CROSS JOIN LATERAL (
-      SELECT 25 + 75 * seqsales_demo_rand(1, hs.iseed) AS pc,            -- consumable period
-             120 + 120 * seqsales_demo_rand(2, hs.iseed) AS pm,          -- maintenance period
-             exp(0.5 * seqsales_demo_randn(3, hs.iseed)) * cl.scale AS usage,
-             1 + floor(2 * cl.scale * seqsales_demo_rand(4, hs.iseed)) AS units
+      SELECT 25 + 75 * @extschema@.seqsales_demo_rand(1, hs.iseed) AS pc,            -- consumable period
+             120 + 120 * @extschema@.seqsales_demo_rand(2, hs.iseed) AS pm,          -- maintenance period
+             exp(0.5 * @extschema@.seqsales_demo_randn(3, hs.iseed)) * cl.scale AS usage,
+             1 + floor(2 * cl.scale * @extschema@.seqsales_demo_rand(4, hs.iseed)) AS units
       OFFSET 0) p),
   -- consumable re-orders
   cons AS (
     SELECT c, t, 16 + eq AS cat_id,
-           greatest(1, round(usage * pc * exp(0.15 * seqsales_demo_randn(2, es)))) AS vol, es
+           greatest(1, round(usage * pc * exp(0.15 * @extschema@.seqsales_demo_randn(2, es)))) AS vol, es
     FROM (SELECT i.c, i.eq, i.w, i.usage, i.pc, e.es,
-                 i.a_c + i.pc * (k + 0.07 * seqsales_demo_randn(1, e.es)) AS t
+                 i.a_c + i.pc * (k + 0.07 * @extschema@.seqsales_demo_randn(1, e.es)) AS t
           FROM inst i
           CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_c) / i.pc + 0.25)::int) k
           CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, i.iseed) AS es) e
           OFFSET 0) x
-    WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
+    WHERE t >= 0 AND t <= w AND @extschema@.seqsales_demo_rand(3, es) >= 0.05),
   -- periodic maintenance
   maint AS (
     SELECT c, t, 8 + eq AS cat_id, units AS vol, es
     FROM (SELECT i.c, i.eq, i.w, i.units, e.es,
-                 i.a_m + i.pm * (k + 0.06 * seqsales_demo_randn(1, e.es)) AS t
+                 i.a_m + i.pm * (k + 0.06 * @extschema@.seqsales_demo_randn(1, e.es)) AS t
           FROM inst i
           CROSS JOIN LATERAL generate_series(1, ceil((i.w - i.a_m) / i.pm + 0.21)::int) k
           CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 2, i.iseed) AS es) e
           OFFSET 0) x
-    WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
+    WHERE t >= 0 AND t <= w AND @extschema@.seqsales_demo_rand(3, es) >= 0.05),
   -- HVAC spring service (March to mid-May), most years
   spring AS (
     SELECT i.c, x.t, 8 + 4 AS cat_id, i.units AS vol, e.es
@@ -342,31 +342,31 @@ BEGIN
     JOIN cl ON cl.c = i.c
     CROSS JOIN generate_series(0, 2) y
     CROSS JOIN LATERAL (SELECT hashint8extended(y * 4 + 3, i.iseed) AS es) e
-    CROSS JOIN LATERAL (SELECT 365 * y + 59 + 75 * seqsales_demo_rand(1, e.es) - cl.start_day AS t) x
+    CROSS JOIN LATERAL (SELECT 365 * y + 59 + 75 * @extschema@.seqsales_demo_rand(1, e.es) - cl.start_day AS t) x
     WHERE i.eq = 4 AND x.t >= 0 AND x.t <= i.w AND x.t > i.t_inst + 20
-      AND seqsales_demo_rand(2, e.es) < 0.7),
+      AND @extschema@.seqsales_demo_rand(2, e.es) < 0.7),
   -- after buying equipment: commissioning service and initial consumable stock
   fu AS (
-    SELECT b.c, b.t + 0.2 + 3 * seqsales_demo_rand(31, b.es) AS t, 8 + b.eq AS cat_id,
+    SELECT b.c, b.t + 0.2 + 3 * @extschema@.seqsales_demo_rand(31, b.es) AS t, 8 + b.eq AS cat_id,
            i.units AS vol, hashint8extended(32, b.es) AS es
     FROM eqb b JOIN inst i ON i.c = b.c AND i.eq = b.eq
-    WHERE seqsales_demo_rand(30, b.es) < 0.9
+    WHERE @extschema@.seqsales_demo_rand(30, b.es) < 0.9
     UNION ALL
-    SELECT b.c, b.t + 0.5 + 6 * seqsales_demo_rand(34, b.es), 16 + b.eq,
+    SELECT b.c, b.t + 0.5 + 6 * @extschema@.seqsales_demo_rand(34, b.es), 16 + b.eq,
            greatest(1, round(1.5 * i.usage * i.pc)), hashint8extended(35, b.es)
     FROM eqb b JOIN inst i ON i.c = b.c AND i.eq = b.eq
-    WHERE seqsales_demo_rand(33, b.es) < 0.8),
+    WHERE @extschema@.seqsales_demo_rand(33, b.es) < 0.8),
   -- routine re-orders of other families
   rev AS (
     SELECT c, t, 24 + rnk AS cat_id,
-           greatest(1, round(usage * period * exp(0.15 * seqsales_demo_randn(2, es)))) AS vol, es
+           greatest(1, round(usage * period * exp(0.15 * @extschema@.seqsales_demo_randn(2, es)))) AS vol, es
     FROM (SELECT r.c, r.rnk, r.usage, r.period, r.w, e.es,
-                 r.period * (r.phase - 1 + k + 0.08 * seqsales_demo_randn(1, e.es)) AS t
+                 r.period * (r.phase - 1 + k + 0.08 * @extschema@.seqsales_demo_randn(1, e.es)) AS t
           FROM ro r
           CROSS JOIN LATERAL generate_series(1, ceil(r.w / r.period + 1.28 - r.phase)::int) k
           CROSS JOIN LATERAL (SELECT hashint8extended(k * 4 + 1, r.rs) AS es) e
           OFFSET 0) x
-    WHERE t >= 0 AND t <= w AND seqsales_demo_rand(3, es) >= 0.05),
+    WHERE t >= 0 AND t <= w AND @extschema@.seqsales_demo_rand(3, es) >= 0.05),
   ev AS (
     SELECT c, t, cat_id, NULL::float8 AS vol, es FROM ad
     UNION ALL SELECT c, t, cat_id, vol, es FROM cons
@@ -378,17 +378,17 @@ BEGIN
   allev AS (
     SELECT * FROM ev
     UNION ALL
-    SELECT ev.c, ev.t + 0.02 + 1.0 * seqsales_demo_rand(41, ev.es), b.dst, NULL::float8,
+    SELECT ev.c, ev.t + 0.02 + 1.0 * @extschema@.seqsales_demo_rand(41, ev.es), b.dst, NULL::float8,
            hashint8extended(42, ev.es)
     FROM ev JOIN bundle b ON b.src = ev.cat_id
-    WHERE seqsales_demo_rand(40, ev.es) < 0.7),
+    WHERE @extschema@.seqsales_demo_rand(40, ev.es) < 0.7),
   -- everything inside the client's window, with the client's attributes
   rk AS (
     SELECT a.t, a.cat_id, a.es, cl.client_id, cl.start_day, cl.region, cl.subscriber, cl.ind,
            coalesce(a.vol,
                     CASE WHEN a.cat_id <= 8
-                         THEN 1 + floor(1.2 * cl.scale * seqsales_demo_rand(27, a.es))
-                         ELSE greatest(1, round(exp(2.5 + 0.8 * seqsales_demo_randn(28, a.es)) * cl.scale))
+                         THEN 1 + floor(1.2 * cl.scale * @extschema@.seqsales_demo_rand(27, a.es))
+                         ELSE greatest(1, round(exp(2.5 + 0.8 * @extschema@.seqsales_demo_randn(28, a.es)) * cl.scale))
                     END) AS vol
     FROM allev a JOIN cl ON cl.c = a.c
     WHERE a.t >= 0 AND a.t <= cl.w
@@ -421,12 +421,12 @@ BEGIN
     (ARRAY['north', 'south', 'east', 'west', 'central'])[r.region],
     CASE WHEN u.n1 < 0.03 THEN NULL ELSE r.vol::bigint::numeric END,
     CASE WHEN u.n2 < 0.04 THEN NULL   -- in cents, rounded half-even
-         ELSE round(100 * r.vol * k.price * exp(0.3 * seqsales_demo_randn(26, r.es)))::bigint * 0.01 END
+         ELSE round(100 * r.vol * k.price * exp(0.3 * @extschema@.seqsales_demo_randn(26, r.es)))::bigint * 0.01 END
   FROM rk r
   JOIN cat k ON k.cat_id = r.cat_id
   CROSS JOIN LATERAL (
-    SELECT seqsales_demo_rand(21, r.es) AS c1, seqsales_demo_rand(22, r.es) AS c2,
-           seqsales_demo_rand(24, r.es) AS n1, seqsales_demo_rand(25, r.es) AS n2) u
+    SELECT @extschema@.seqsales_demo_rand(21, r.es) AS c1, @extschema@.seqsales_demo_rand(22, r.es) AS c2,
+           @extschema@.seqsales_demo_rand(24, r.es) AS n1, @extschema@.seqsales_demo_rand(25, r.es) AS n2) u
   $q$, sch) USING p_clients, base;
   GET DIAGNOSTICS n_rows = ROW_COUNT;
 

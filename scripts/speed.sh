@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Speed and memory of seqsales against the PyTorch reference, measured in one
+# run on this machine (../shared/PROTOCOL.md, section Speed).  A benchmark,
+# not a test: it prints tables to stderr and one JSON object per measurement
+# to stdout (also saved under bench/out/).
+#
+#   scripts/speed.sh [--epochs N] [--no-reference] [--only train|latency|scoring|decode|scaling]
+#                    [--scaling-events "100000 1000000 10000000"]
+#
+# training   training target positions per second (steady state: the last of
+#            N epochs, default 2), hidden 128 and 256, threads 1 and 2, on every
+#            data set in ../shared/data, ours and the reference's, and the ratio;
+#            plus this machine's cblas_sgemm peak and the engine's GEMM rate
+# latency    seqsales_predict through SQL with pgbench: p50 / p99 ms, warm
+#            backend, hidden 128, histories of 50 events
+# scoring    seqsales_predict_all against one seqsales_predict per client
+#            (LATERAL), clients per second, and the reference's batch-512 rate
+# decode     first call in a fresh backend for a ~10 MB model
+# scaling    100k / 1M / 10M demo events: seconds per epoch and peak backend RSS
+source "$(dirname "$0")/lib/common.sh"
+source "$ROOT/scripts/lib/protocol.sh"
+
+EPOCHS=2 REFERENCE=1 ONLY="" SCALING_EVENTS="100000 1000000 10000000"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --epochs) EPOCHS="$2"; shift 2 ;;
+        --no-reference) REFERENCE=0; shift ;;
+        --only) ONLY="$2"; shift 2 ;;
+        --scaling-events) SCALING_EVENTS="$2"; shift 2 ;;
+        -h|--help) sed -n 2,22p "$0"; exit 0 ;;
+        *) echo "speed.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+
+TORCH_REF="$ROOT/../shared/anchors/torch_ref"
+DATA_DIR="$ROOT/../shared/data"
+OUT_DIR="$ROOT/bench/out"
+mkdir -p "$OUT_DIR"
+OUT="$OUT_DIR/speed-$(date -u +%Y%m%dT%H%M%S).jsonl"
+emit() { echo "$1" | tee -a "$OUT"; }
+q() { psql -X -At -v ON_ERROR_STOP=1 "$@"; }
+
+ensure_deps
+if [ "$REFERENCE" = 1 ] && ! /usr/bin/python3 -c 'import torch, pandas, optuna' 2>/dev/null; then
+    log "installing the reference's Python packages (benchmark only)"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-torch python3-pandas python3-optuna python3-sklearn >/dev/null
+fi
+command -v pgbench >/dev/null || true
+build_install
+make -C "$ROOT" -s bench-core >/dev/null
+cluster_start
+psql -X -q -c "CREATE EXTENSION seqsales"
+
+# ------------------------------------------------------------------ training
+if want train; then
+    emit "$("$ROOT/bench/sgemm_peak")"
+    for csv in "$DATA_DIR"/*/events.csv; do
+        name="$(basename "$(dirname "$csv")")"
+        load_protocol_csv "$csv" 1 gru4rec '{}'
+        for hidden in 128 256; do
+            for threads in 1 2; do
+                opts="{\"epochs\": $EPOCHS, \"patience\": $((EPOCHS + 1)), \"hidden_size\": $hidden, \"threads\": $threads}"
+                id="$(q -c "SET client_min_messages = warning" -c "SELECT seqsales_train('bench_train', 'client_id', 'ts', 'category',
+                        (SELECT cat_cols FROM bench_params)::name[], (SELECT num_cols FROM bench_params)::name[],
+                        'speed', 'gru4rec', '$opts', 'line')")"
+                ours="$(q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log
+                               WHERE model_id = $id ORDER BY epoch DESC LIMIT 1")"
+                ref=null ratio=null
+                if [ "$REFERENCE" = 1 ]; then
+                    tmp="$(mktemp -d)"
+                    (cd "$tmp" && /usr/bin/python3 "$TORCH_REF/run.py" --data "$csv" --model gru --seed 1 \
+                        --epochs "$EPOCHS" --patience $((EPOCHS + 1)) --hidden "$hidden" --threads "$threads" \
+                        --out "$tmp/ref.json" >/dev/null 2>&1) || true
+                    if [ -s "$tmp/ref.json" ]; then
+                        ref="$(q -c "SELECT round((((pg_read_file('$tmp/ref.json')::jsonb)->'folds'->0->'training'->'history'->-1)->>'targets_per_s')::numeric)")"
+                        ratio="$(q -c "SELECT round($ours / $ref, 2)")"
+                    fi
+                    rm -rf "$tmp"
+                fi
+                emit "{\"measure\": \"training\", \"data\": \"$name\", \"hidden\": $hidden, \"threads\": $threads, \"seqsales_positions_per_second\": $ours, \"reference_positions_per_second\": $ref, \"ratio\": $ratio}"
+            done
+        done
+    done
+    emit "$("$ROOT/bench/core_bench" 2000 128 $EPOCHS 1 2>/dev/null)"
+fi
+
+# ------------------------------------------------------------------ demo data for the rest
+if want latency || want scoring || want decode; then
+    log "demo data: 2000 clients; model hidden 128"
+    q -c "SELECT seqsales_demo_data(2000, 1)" >/dev/null
+    q -c "SET client_min_messages = warning" \
+      -c "SELECT seqsales_train('seqsales_demo_orders', categorical => '{contract_type,supplier_segment,region}',
+            \"numeric\" => '{order_volume,contract_value}', model_name => 'speed128',
+            options => '{\"epochs\": 2, \"hidden_size\": 128}')" >/dev/null
+fi
+
+if want latency; then
+    # clients with at least 50 events: a prediction reads a full history of 50
+    q -c "CREATE TABLE speed_clients AS
+          SELECT row_number() OVER (ORDER BY client_id) AS i, client_id
+          FROM seqsales_demo_orders GROUP BY client_id HAVING count(*) >= 50;
+          CREATE UNIQUE INDEX ON speed_clients (i)" >/dev/null
+    n="$(q -c "SELECT count(*) FROM speed_clients")"
+    script="$(mktemp)"
+    cat > "$script" <<SQL
+\set i random(1, $n)
+SELECT * FROM seqsales_predict((SELECT client_id FROM speed_clients WHERE i = :i), 3, 'speed128');
+SQL
+    logdir="$(mktemp -d)"
+    (cd "$logdir" && pgbench -n -c 1 -j 1 -T 2 -f "$script" >/dev/null 2>&1)      # warm-up run
+    (cd "$logdir" && rm -f pgbench_log.* && pgbench -n -c 1 -j 1 -T 10 -l -f "$script" >/dev/null 2>&1)
+    lat="$(cat "$logdir"/pgbench_log.* | awk '{print $3 / 1000.0}' | sort -n | awk '{a[NR]=$1} END {
+            printf "{\"calls\": %d, \"p50_ms\": %.3f, \"p99_ms\": %.3f}", NR, a[int(NR*0.5)], a[int(NR*0.99)]}')"
+    emit "{\"measure\": \"predict_latency\", \"hidden\": 128, \"history\": 50, \"clients\": $n, \"pgbench\": $lat}"
+    rm -rf "$logdir" "$script"
+fi
+
+if want scoring; then
+    t_all="$(q -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+    t_one="$(q -c "\\timing on" -c "SELECT count(*) FROM (SELECT DISTINCT client_id FROM seqsales_demo_orders) c,
+                   LATERAL seqsales_predict(c.client_id, 3, 'speed128') p" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+    clients="$(q -c "SELECT count(DISTINCT client_id) FROM seqsales_demo_orders")"
+    emit "{\"measure\": \"batch_scoring\", \"clients\": $clients, \"predict_all_clients_per_second\": $(q -c "SELECT round($clients / ($t_all / 1000.0))"), \"lateral_predict_clients_per_second\": $(q -c "SELECT round($clients / ($t_one / 1000.0))"), \"speedup\": $(q -c "SELECT round($t_one / $t_all, 1)")}"
+fi
+
+if want decode; then
+    # hidden 700 with the demo's 40 categories: about 2.6 M parameters, 10 MB
+    q -c "SET client_min_messages = warning" \
+      -c "SELECT seqsales_train('seqsales_demo_orders', model_name => 'big', options => '{\"epochs\": 1, \"hidden_size\": 700, \"max_length\": 10}')" >/dev/null
+    mb="$(q -c "SELECT round(length(weights) / 1048576.0, 1) FROM seqsales_model WHERE name = 'big'")"
+    times="$(q -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" \
+                 -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | paste -sd ' ')"
+    first="${times%% *}" second="${times##* }"
+    emit "{\"measure\": \"first_call\", \"model_mb\": $mb, \"first_call_ms\": $first, \"warm_call_ms\": $second}"
+fi
+
+# ------------------------------------------------------------------ scaling
+if want scaling; then
+    for events in $SCALING_EVENTS; do
+        clients=$((events / 30))
+        q -c "SELECT seqsales_demo_data($clients, 1)" >/dev/null
+        n="$(q -c "SELECT count(*) FROM seqsales_demo_orders")"
+        # a fresh backend, so that its peak RSS is this training's
+        res="$(psql -X -At -v ON_ERROR_STOP=1 <<SQL
+SET client_min_messages = warning;
+SET seqsales.max_training_memory = -1;
+SELECT seqsales_train('seqsales_demo_orders', categorical => '{contract_type,supplier_segment,region}',
+       "numeric" => '{order_volume,contract_value}', model_name => 'scale',
+       options => '{"epochs": 1, "hidden_size": 128, "validation_fraction": 0}') AS id \gset
+SELECT json_build_object('seconds_per_epoch', (metrics->>'train_seconds')::float8,
+                         'estimate_mb', round((metrics->>'memory_estimate_bytes')::numeric / 1048576),
+                         'peak_rss_mb', round((regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'),
+                                               'VmHWM:\s+(\d+)'))[1]::numeric / 1024))
+FROM seqsales_model WHERE id = :id;
+SQL
+)"
+        emit "{\"measure\": \"scaling\", \"events\": $n, \"result\": $res}"
+    done
+fi
+log "results saved in $OUT"
