@@ -8,7 +8,6 @@
 
 #include "blas.h"
 #include "simd.h"
-#include "ss_alloc.h"
 
 /* ---------------------------------------------------------------- embedding */
 
@@ -94,10 +93,9 @@ SS_MULTIVERSION void
 ss_gru_forward(int T, int B, int D, int H, const float *x,
 			   const float *w_ih, const float *w_hh,
 			   const float *b_ih, const float *b_hh,
-			   float *gates, float *ghn, float *h, float *gh_step)
+			   float *gates, float *ghn, float *h, float *gh_step, const float *zeros)
 {
 	const int	G = 3 * H;
-	float	   *zeros = SS_NEW_ARRAY(float, H);
 
 	/* input projections of every step at once: gates = x W_ih^T + b_ih */
 	ss_dense_forward(T * B, D, G, x, w_ih, b_ih, gates);
@@ -121,7 +119,6 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 							 hp != NULL ? hp + (int64_t) b * H : zeros, gn + (int64_t) b * H,
 							 ht + (int64_t) b * H, H);
 	}
-	ss_free(zeros);
 }
 
 SS_MULTIVERSION void
@@ -129,11 +126,10 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 				const float *w_ih, const float *w_hh,
 				const float *gates, const float *ghn, const float *h,
 				float *dh, float *dgi, float *dgh, float *dx,
-				float *dw_ih, float *dw_hh, float *db_ih, float *db_hh)
+				float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+				const float *zeros, float *sink)
 {
 	const int	G = 3 * H;
-	float	   *zeros = SS_NEW_ARRAY(float, H);
-	float	   *sink = SS_NEW_ARRAY(float, H);	/* dh_{-1}, discarded */
 
 	for (int t = T - 1; t >= 0; t--)
 	{
@@ -161,8 +157,6 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 				 1.0f, dw_hh, H);
 	add_column_sums(T * B, G, dgh, db_hh);
 	ss_dense_backward(T * B, D, G, x, w_ih, dgi, dx, 0, dw_ih, db_ih);
-	ss_free(zeros);
-	ss_free(sink);
 }
 
 /* ---------------------------------------------------------------- attention */

@@ -61,23 +61,27 @@ void		ss_dropout_apply(float *x, const float *mask, int64_t n);
  * x[TB x D], w_ih[3H x D], w_hh[3H x H], b_ih[3H], b_hh[3H].
  * Saves gates[TB x 3H] (r, z, n) and ghn[TB x H] (W_hn h + b_hn) for the
  * backward pass; h[TB x H] receives the hidden states.  gh_step[B x 3H] is
- * scratch.
+ * scratch; zeros[H] must hold zeros (the state before the first step).
+ * Allocates nothing (it may run on a worker thread).
  */
 void		ss_gru_forward(int T, int B, int D, int H, const float *x,
 						   const float *w_ih, const float *w_hh,
 						   const float *b_ih, const float *b_hh,
-						   float *gates, float *ghn, float *h, float *gh_step);
+						   float *gates, float *ghn, float *h, float *gh_step,
+						   const float *zeros);
 
 /*
  * dh[TB x H] holds dLoss/dh from above on entry and is consumed (the
  * recurrent gradient is added into it as the loop walks back in time).
  * dgi, dgh [TB x 3H] are scratch.  dx[TB x D] is overwritten (may be NULL).
+ * zeros[H] holds zeros, sink[H] is scratch.
  */
 void		ss_gru_backward(int T, int B, int D, int H, const float *x,
 							const float *w_ih, const float *w_hh,
 							const float *gates, const float *ghn, const float *h,
 							float *dh, float *dgi, float *dgh, float *dx,
-							float *dw_ih, float *dw_hh, float *db_ih, float *db_hh);
+							float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+							const float *zeros, float *sink);
 
 /* ---------------------------------------------------------------- attention */
 

@@ -180,7 +180,7 @@ enum
 {
 	WS_X0, WS_X0_MASK, WS_GH_STEP, WS_KEYS, WS_QUERIES, WS_Z, WS_Z_MASK, WS_ZD,
 	WS_CTX, WS_E, WS_ALPHA, WS_LOGITS, WS_DZ, WS_DQUERIES, WS_DKEYS, WS_DH,
-	WS_DGI, WS_DGH, WS_DX, WS_DCTX, WS_DA,
+	WS_DGI, WS_DGH, WS_DX, WS_DCTX, WS_DA, WS_FEATIDS, WS_ZEROS, WS_SINK,
 	WS_LIN, WS_LIN_MASK = WS_LIN + SS_MAX_LAYERS,
 	WS_GATES = WS_LIN_MASK + SS_MAX_LAYERS,
 	WS_GHN = WS_GATES + SS_MAX_LAYERS,
@@ -245,6 +245,82 @@ ws_get(ss_workspace *ws, int slot, int64_t bytes)
 
 #define WSF(slot, n) ((float *) ws_get(ws, (slot), (int64_t) sizeof(float) * (n)))
 
+/* H zeros (the GRU state before the first step) */
+static const float *
+zeros_of(ss_workspace *ws, int H)
+{
+	int64_t		had = ws->cap[WS_ZEROS];
+	float	   *z = WSF(WS_ZEROS, H);
+
+	if (ws->cap[WS_ZEROS] != had)
+		memset(z, 0, ws->cap[WS_ZEROS]);
+	return z;
+}
+
+void
+ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
+					 int with_backward)
+{
+	const int64_t B = batch->B,
+				T = batch->T,
+				TB = B * T,
+				H = d->hidden,
+				A = d->attn,
+				C = d->n_classes,
+				D = d->input_dim;
+	int64_t		n_q = 0,
+				n_alpha = 0;
+
+	for (int b = 0; b < B; b++)
+		for (int t = 0; t < batch->lengths[b]; t++)
+			if (batch->target[t * B + b] >= 0)
+			{
+				n_q++;
+				n_alpha += t + 1;
+			}
+	/* every buffer at least as large as any request of forward / backward */
+	WSF(WS_X0, TB * D);
+	WSF(WS_X0_MASK, TB * D);
+	ws_get(ws, WS_FEATIDS, sizeof(int32_t) * TB);
+	for (int l = 0; l < d->layers; l++)
+	{
+		WSF(WS_H + l, TB * H);
+		WSF(WS_LIN + l, TB * H);
+		WSF(WS_LIN_MASK + l, TB * H);
+		WSF(WS_GATES + l, TB * 3 * H);
+		WSF(WS_GHN + l, TB * H);
+	}
+	WSF(WS_GH_STEP, B * 3 * H);
+	zeros_of(ws, (int) H);
+	WSF(WS_SINK, H);
+	ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
+	ws_get(ws, WS_QB, sizeof(int32_t) * (TB + 1));
+	ws_get(ws, WS_QROW, sizeof(int32_t) * (n_q + 1));
+	ws_get(ws, WS_EOFF, sizeof(int64_t) * (n_q + 1));
+	ws_get(ws, WS_AOFF, sizeof(int64_t) * (n_q + 1));
+	WSF(WS_KEYS, TB * A);
+	WSF(WS_Z, n_q * 2 * H);
+	WSF(WS_Z_MASK, n_q * 2 * H);
+	WSF(WS_ZD, n_q * 2 * H);
+	WSF(WS_QUERIES, n_q * A);
+	WSF(WS_CTX, n_q * H);
+	WSF(WS_E, n_alpha * A);
+	WSF(WS_ALPHA, n_alpha);
+	WSF(WS_LOGITS, n_q * C);
+	if (with_backward)
+	{
+		WSF(WS_DZ, n_q * 2 * H);
+		WSF(WS_DH, TB * H);
+		WSF(WS_DCTX, n_q * H);
+		WSF(WS_DKEYS, TB * A);
+		WSF(WS_DQUERIES, n_q * A);
+		WSF(WS_DA, T);
+		WSF(WS_DX, TB * (D > H ? D : H));
+		WSF(WS_DGI, TB * 3 * H);
+		WSF(WS_DGH, TB * 3 * H);
+	}
+}
+
 static void
 draw_mask(float *mask, int64_t n, float p, ss_rng *rng)
 {
@@ -303,7 +379,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 		ss_embedding_forward(p.cat_emb, d->emb_dim[0], batch->cat, (int) TB, x0, D);
 		for (int j = 0; j < F; j++)
 		{
-			int32_t    *ids = (int32_t *) ws_get(ws, WS_QROW, sizeof(int32_t) * TB);
+			int32_t    *ids = (int32_t *) ws_get(ws, WS_FEATIDS, sizeof(int32_t) * TB);
 
 			for (int64_t i = 0; i < TB; i++)
 				ids[i] = batch->feat[i * F + j];
@@ -340,7 +416,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 		}
 		ss_gru_forward(T, B, in, H, input, p.w_ih[l], p.w_hh[l], p.b_ih[l], p.b_hh[l],
 					   WSF(WS_GATES + l, TB * 3 * H), WSF(WS_GHN + l, TB * H), h,
-					   WSF(WS_GH_STEP, (int64_t) B * 3 * H));
+					   WSF(WS_GH_STEP, (int64_t) B * 3 * H), zeros_of(ws, H));
 		input = h;
 	}
 	top = input;
@@ -503,7 +579,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 						(float *) ws->buf[WS_GATES + l], (float *) ws->buf[WS_GHN + l],
 						(float *) ws->buf[WS_H + l], dh,
 						WSF(WS_DGI, TB * 3 * H), WSF(WS_DGH, TB * 3 * H), dx,
-						g.w_ih[l], g.w_hh[l], g.b_ih[l], g.b_hh[l]);
+						g.w_ih[l], g.w_hh[l], g.b_ih[l], g.b_hh[l],
+						zeros_of(ws, H), WSF(WS_SINK, H));
 		if (l > 0)
 		{
 			if (train)
@@ -522,8 +599,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 		ss_embedding_backward(g.cat_emb, d->emb_dim[0], batch->cat, (int) TB, dx, D);
 		for (int j = 0; j < F; j++)
 		{
-			/* WS_QROW is free again: reuse it for the feature ids */
-			int32_t    *ids = (int32_t *) ws_get(ws, WS_QROW, sizeof(int32_t) * TB);
+			int32_t    *ids = (int32_t *) ws_get(ws, WS_FEATIDS, sizeof(int32_t) * TB);
 
 			for (int64_t i = 0; i < TB; i++)
 				ids[i] = batch->feat[i * F + j];

@@ -96,6 +96,14 @@ void		ss_workspace_free(ss_workspace *ws);
 /* bytes currently held */
 int64_t		ss_workspace_bytes(const ss_workspace *ws);
 
+/*
+ * Grows every buffer to what a training forward + backward pass
+ * (with_backward) over this batch needs, so that the pass itself allocates
+ * nothing and may run on a worker thread.
+ */
+void		ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
+								 int with_backward);
+
 typedef enum ss_query_mode
 {
 	SS_QUERY_TARGETS,			/* every position with target >= 0 (training) */

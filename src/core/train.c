@@ -5,6 +5,8 @@
 #include "train.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -251,6 +253,101 @@ ss_predict_batch(const ss_dims *d, const float *params, const ss_batch *batch,
 	ss_softmax_rows(n_q, d->n_classes, probabilities);
 }
 
+/* ---------------------------------------------------------------- data-parallel steps */
+
+/*
+ * With threads > 1 a batch's windows are split between workers, each with
+ * its own batch, workspace, gradient block and dropout stream; worker 0 is
+ * the calling thread, the others are threads created for the step and
+ * joined before it ends (so no thread outlives a step, even when the caller
+ * is interrupted between steps).  Workers run only the forward and backward
+ * passes: their workspaces are grown beforehand on the calling thread
+ * (ss_workspace_reserve), so they allocate nothing, and they block every
+ * signal.  Gradients are the mean over all targets of the batch: each
+ * worker's loss gradient is scaled by its share of the targets, and the
+ * blocks are summed.
+ */
+typedef struct step_worker
+{
+	ss_batch   *batch;
+	ss_workspace *ws;
+	float	   *grads;
+	int32_t    *y;
+	ss_rng		rng;
+	int64_t		targets;		/* of this worker's part */
+	double		loss;			/* mean over its part */
+	int			n_q;
+	/* shared, read-only during the step */
+	const ss_dims *d;
+	const float *params;
+	const float *alpha;
+	float		gamma;
+	float		dropout;
+	int64_t		total_targets;
+	int64_t		n_params;
+} step_worker;
+
+static void
+worker_step(step_worker *w)
+{
+	float	   *logits;
+	const int32_t *qt,
+			   *qb;
+	int			C = w->d->n_classes;
+	float		share;
+
+	w->n_q = 0;
+	w->loss = 0.0;
+	memset(w->grads, 0, sizeof(float) * w->n_params);
+	if (w->targets == 0)
+		return;
+	w->n_q = ss_model_forward(w->d, w->params, w->batch, SS_QUERY_TARGETS, w->dropout, &w->rng,
+							  w->ws, &logits, &qt, &qb);
+	for (int q = 0; q < w->n_q; q++)
+		w->y[q] = w->batch->target[(int64_t) qt[q] * w->batch->B + qb[q]];
+	w->loss = ss_focal_loss(w->n_q, C, logits, w->y, w->alpha, w->gamma, logits, NULL);
+	share = (float) w->n_q / (float) w->total_targets;
+	if (share != 1.0f)
+		for (int64_t i = 0; i < (int64_t) w->n_q * C; i++)
+			logits[i] *= share;
+	ss_model_backward(w->d, w->params, w->batch, logits, w->ws, w->grads);
+}
+
+static void *
+worker_main(void *arg)
+{
+	worker_step((step_worker *) arg);
+	return NULL;
+}
+
+/* Runs one step on n workers; returns the sum over workers of loss x targets. */
+static double
+parallel_step(step_worker *workers, int n)
+{
+	pthread_t	threads[SS_MAX_THREADS];
+	int			started[SS_MAX_THREADS] = {0};
+	sigset_t	all,
+				saved;
+	double		loss = 0.0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);	/* inherited by the new threads */
+	for (int k = 1; k < n; k++)
+		started[k] = pthread_create(&threads[k], NULL, worker_main, &workers[k]) == 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	worker_step(&workers[0]);
+	for (int k = 1; k < n; k++)
+	{
+		if (started[k])
+			pthread_join(threads[k], NULL);
+		else
+			worker_step(&workers[k]);	/* no thread to be had: do it here */
+	}
+	for (int k = 0; k < n; k++)
+		loss += workers[k].loss * workers[k].n_q;
+	return loss;
+}
+
 /* ---------------------------------------------------------------- training */
 
 void
@@ -290,11 +387,14 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	ss_workspace *ws;
 	ss_adam    *adam;
 	int			since_best = 0;
+	step_worker workers[SS_MAX_THREADS];
+	int			n_workers;
 
 	memset(res, 0, sizeof(*res));
 	if ((err = ss_blas_load()) != NULL)
 		return err;
-	ss_blas_set_threads(opt->threads);
+	/* parallelism comes from our own workers: OpenBLAS stays single-threaded */
+	ss_blas_set_threads(1);
 
 	w = windows_of(data, fit, n_fit, opt->max_length, &n_w);
 	vw = windows_of(data, val, n_val, opt->max_length, &n_vw);
@@ -365,6 +465,25 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	batch = ss_batch_new(d, opt->batch_size > VALIDATION_BATCH ? opt->batch_size : VALIDATION_BATCH,
 						 opt->max_length);
 	ws = ss_workspace_new();
+	n_workers = opt->threads < 1 ? 1 : (opt->threads > SS_MAX_THREADS ? SS_MAX_THREADS : opt->threads);
+	for (int k = 0; k < n_workers; k++)
+	{
+		step_worker *wk = &workers[k];
+
+		memset(wk, 0, sizeof(*wk));
+		wk->batch = k == 0 ? batch : ss_batch_new(d, opt->batch_size, opt->max_length);
+		wk->ws = k == 0 ? ws : ss_workspace_new();
+		wk->grads = k == 0 ? grads : SS_NEW_ARRAY(float, n_params);
+		wk->y = k == 0 ? y : SS_NEW_ARRAY(int32_t, (int64_t) opt->batch_size * opt->max_length + 1);
+		wk->rng = dropout_rng;
+		if (k > 0)
+			ss_rng_seed(&wk->rng, (uint64_t) opt->seed ^ 0xd509u ^ (0x9e3779b97f4a7c15ULL * (uint64_t) k));
+		wk->d = d;
+		wk->alpha = alpha;
+		wk->gamma = (float) opt->focal_gamma;
+		wk->dropout = (float) opt->dropout;
+		wk->n_params = n_params;
+	}
 	res->best_validation_hit3 = -1.0;
 	res->n_windows = n_w;
 
@@ -383,10 +502,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			int			nb = 0;
 			int64_t		budget = 0,
 						nt;
-			float	   *logits;
-			const int32_t *qt,
-					   *qb;
-			int			n_q;
+			int			n_q = 0;
 			double		loss;
 
 			if (cb && cb->tick)
@@ -398,19 +514,46 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 				picked[nb++] = *pw;
 				budget += pw->end - first_owned(pw) + 1;
 			}
-			nt = ss_fill_batch(data, picked, nb, 1, batch);
+			/* split the windows between the workers by target count */
+			{
+				int			first = 0;
+				int64_t		done = 0;
+
+				nt = 0;
+				for (int k = 0; k < n_workers; k++)
+				{
+					int			last = first;
+					int64_t		goal = budget * (k + 1) / n_workers;
+
+					while (last < nb && (k == n_workers - 1 || done < goal))
+					{
+						done += picked[last].end - first_owned(&picked[last]) + 1;
+						last++;
+					}
+					workers[k].targets = last > first
+						? ss_fill_batch(data, picked + first, last - first, 1, workers[k].batch) : 0;
+					if (workers[k].targets > 0)
+						ss_workspace_reserve(workers[k].ws, d, workers[k].batch, 1);
+					nt += workers[k].targets;
+					first = last;
+				}
+			}
 			if (nt == 0)
 				continue;
-			n_q = ss_model_forward(d, params, batch, SS_QUERY_TARGETS, (float) opt->dropout,
-								   &dropout_rng, ws, &logits, &qt, &qb);
-			for (int q = 0; q < n_q; q++)
-				y[q] = batch->target[(int64_t) qt[q] * batch->B + qb[q]];
-			loss = ss_focal_loss(n_q, C, logits, y, alpha, (float) opt->focal_gamma, logits, NULL);
-			memset(grads, 0, sizeof(float) * n_params);
-			ss_model_backward(d, params, batch, logits, ws, grads);
+			for (int k = 0; k < n_workers; k++)
+			{
+				workers[k].params = params;
+				workers[k].total_targets = nt;
+			}
+			loss = parallel_step(workers, n_workers);
+			for (int k = 1; k < n_workers; k++)
+				for (int64_t i = 0; i < n_params; i++)
+					grads[i] += workers[k].grads[i];
+			for (int k = 0; k < n_workers; k++)
+				n_q += workers[k].n_q;
 			ss_clip_grad_norm(grads, n_params, opt->clip);
 			ss_adam_step(adam, params, grads);
-			loss_sum += loss * n_q;
+			loss_sum += loss;
 			n_targets += n_q;
 		}
 		st.epoch = epoch;
@@ -444,6 +587,13 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	res->workspace_bytes = ss_workspace_bytes(ws);
 	res->class_counts = counts;
 
+	for (int k = 1; k < n_workers; k++)
+	{
+		ss_workspace_free(workers[k].ws);
+		ss_batch_free(workers[k].batch);
+		ss_free(workers[k].grads);
+		ss_free(workers[k].y);
+	}
 	ss_workspace_free(ws);
 	ss_batch_free(batch);
 	ss_free(y);
@@ -485,6 +635,8 @@ ss_train_memory_estimate(const ss_dims *d, int64_t n_events, int64_t n_clients,
 {
 	int64_t		per_event = 12 + 4 * (int64_t) d->n_features + 4 * (int64_t) d->n_numeric;
 
+	int64_t		workers = o->threads > 1 ? o->threads : 1;
+
 	return n_events * per_event + n_clients * 64 + 24 * ss_param_count(d)
-		+ ss_activation_estimate(d, o);
+		+ workers * ss_activation_estimate(d, o) + (workers - 1) * 4 * ss_param_count(d);
 }

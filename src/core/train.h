@@ -10,6 +10,8 @@
 
 #include "model.h"
 
+#define SS_MAX_THREADS 64
+
 /*
  * Events of many clients, encoded for the model and grouped by client in
  * time order: client c owns events offsets[c] .. offsets[c+1]-1.
@@ -103,6 +105,7 @@ void		ss_train_result_free(ss_train_result *r);
  *   parameters:  P x 4 x 6                         weights, best weights,
  *                                                  gradients, Adam m and v, blob
  *   activations: one batch, ss_activation_estimate()
+ * and with threads = n > 1, n - 1 more activation sets and gradient blocks.
  */
 int64_t		ss_train_memory_estimate(const ss_dims *d, int64_t n_events,
 									 int64_t n_clients, const ss_train_options *o);

@@ -140,6 +140,7 @@ typedef struct
 			   *ghn,
 			   *h,
 			   *step,
+			   *zeros,
 			   *r;
 } gru_ctx;
 
@@ -149,7 +150,7 @@ gru_loss(void *p)
 	gru_ctx    *c = p;
 
 	ss_gru_forward(c->T, c->B, c->D, c->H, c->x, c->w_ih, c->w_hh, c->b_ih, c->b_hh,
-				   c->gates, c->ghn, c->h, c->step);
+				   c->gates, c->ghn, c->h, c->step, c->zeros);
 	return dot(c->h, c->r, (int64_t) c->T * c->B * c->H);
 }
 
@@ -177,6 +178,7 @@ test_gru(void)
 	c.ghn = SS_NEW_ARRAY(float, TB * c.H);
 	c.h = SS_NEW_ARRAY(float, TB * c.H);
 	c.step = SS_NEW_ARRAY(float, c.B * G);
+	c.zeros = SS_NEW_ARRAY(float, c.H);
 	c.r = randn(TB * c.H, 1);
 	dh = SS_NEW_ARRAY(float, TB * c.H);
 	dgi = SS_NEW_ARRAY(float, TB * G);
@@ -189,7 +191,7 @@ test_gru(void)
 	gru_loss(&c);
 	memcpy(dh, c.r, sizeof(float) * TB * c.H);
 	ss_gru_backward(c.T, c.B, c.D, c.H, c.x, c.w_ih, c.w_hh, c.gates, c.ghn, c.h, dh, dgi, dgh,
-					dx, dw_ih, dw_hh, db_ih, db_hh);
+					dx, dw_ih, dw_hh, db_ih, db_hh, c.zeros, SS_NEW_ARRAY(float, c.H));
 	CHECK(gradcheck("gru.x", c.x, dx, TB * c.D, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward: dx");
 	CHECK(gradcheck("gru.w_ih", c.w_ih, dw_ih, G * c.D, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward: dW_ih");
 	CHECK(gradcheck("gru.w_hh", c.w_hh, dw_hh, G * c.H, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward: dW_hh");

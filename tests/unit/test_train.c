@@ -161,6 +161,51 @@ test_training(void)
 	ss_train_result_free(&r1);
 	ss_train_result_free(&r2);
 	{
+		/*
+		 * data-parallel steps: without dropout, two workers compute the same
+		 * gradients as one (up to summation order), so the weights agree
+		 */
+		ss_train_result p1,
+					p2,
+					p3;
+		double		diff = 0.0,
+					scale = 0.0;
+
+		o.layers = 1;
+		d.layers = 1;
+		ss_dims_finish(&d, 1.0);
+		o.dropout = 0.0;
+		o.epochs = 2;
+		o.seed = 4;
+		o.weighted_sampling = 0;
+		o.threads = 1;
+		ss_train(&d, data, fit, 160, val, 40, &o, NULL, &p1);
+		o.threads = 2;
+		err = ss_train(&d, data, fit, 160, val, 40, &o, NULL, &p2);
+		ss_train(&d, data, fit, 160, val, 40, &o, NULL, &p3);
+		for (int64_t i = 0; i < p1.n_params; i++)
+		{
+			diff = fmax(diff, fabs(p1.params[i] - p2.params[i]));
+			scale = fmax(scale, fabs(p1.params[i]));
+		}
+		CHECK(err == NULL && diff < 1e-3 * scale,
+			  "two worker threads train the same model as one (max weight difference %.2e of %.2e)",
+			  diff, scale);
+		CHECK(memcmp(p2.params, p3.params, sizeof(float) * p2.n_params) == 0,
+			  "two worker threads are deterministic for a seed");
+		ss_train_result_free(&p1);
+		ss_train_result_free(&p2);
+		ss_train_result_free(&p3);
+		o.threads = 3;
+		o.dropout = 0.2;
+		o.epochs = 8;
+		err = ss_train(&d, data, fit, 160, val, 40, &o, NULL, &p1);
+		CHECK(err == NULL && p1.best_validation_hit3 > 0.9,
+			  "three worker threads with dropout learn: Hit@3 %.3f", p1.best_validation_hit3);
+		ss_train_result_free(&p1);
+		o.threads = 1;
+	}
+	{
 		/* prediction: batch of the last window of two validation clients */
 		ss_window	w[2];
 		ss_batch   *b = ss_batch_new(&d, 2, 50);
