@@ -227,6 +227,19 @@ columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client)
 		appendStringInfo(buf, ", %s::float8", quote_identifier(cols->num[j]));
 }
 
+void
+columns_history_scan(const ColumnSpec *cols, const char *relation, StringInfo buf)
+{
+	appendStringInfoString(buf, "SELECT ");
+	columns_select_list(cols, buf, true);
+	appendStringInfo(buf, " FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY %s, %s",
+					 relation, quote_identifier(cols->client), quote_identifier(cols->target),
+					 quote_identifier(cols->time), quote_identifier(cols->client),
+					 quote_identifier(cols->time));
+	if (cols->tiebreak)
+		appendStringInfo(buf, ", %s", quote_identifier(cols->tiebreak));
+}
+
 /* ---------------------------------------------------------------- strings */
 
 StrDict *

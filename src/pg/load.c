@@ -82,17 +82,8 @@ load_events(Oid relid, const ColumnSpec *cols)
 		r->values[j] = strdict_new(256);
 
 	initStringInfo(&q);
-	appendStringInfoString(&q, "SELECT ");
-	columns_select_list(cols, &q, true);
-	appendStringInfo(&q, " FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY %s, %s",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												get_rel_name(relid)),
-					 quote_identifier(cols->client), quote_identifier(cols->target),
-					 quote_identifier(cols->time), quote_identifier(cols->client),
-					 quote_identifier(cols->time));
-	if (cols->tiebreak)
-		appendStringInfo(&q, ", %s", quote_identifier(cols->tiebreak));
-
+	columns_history_scan(cols, quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+														  get_rel_name(relid)), &q);
 	plan = SPI_prepare(q.data, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));

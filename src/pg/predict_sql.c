@@ -464,14 +464,7 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 
 	/* one ordered scan of every history */
 	initStringInfo(&q);
-	appendStringInfoString(&q, "SELECT ");
-	columns_select_list(&cols, &q, true);
-	appendStringInfo(&q, " FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY %s, %s",
-					 qualified_name(rel), quote_identifier(cols.client), quote_identifier(cols.target),
-					 quote_identifier(cols.time), quote_identifier(cols.client),
-					 quote_identifier(cols.time));
-	if (cols.tiebreak)
-		appendStringInfo(&q, ", %s", quote_identifier(cols.tiebreak));
+	columns_history_scan(&cols, qualified_name(rel), &q);
 	plan = SPI_prepare(q.data, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));

@@ -49,6 +49,12 @@ void		columns_validate(Oid relid, ColumnSpec *cols);
 /* "SELECT <columns> FROM rel" part shared by training and prediction */
 void		columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client);
 
+/*
+ * Every usable row of a relation (quoted name), grouped by client in time
+ * order: the one ordered scan of training and of batch scoring.
+ */
+void		columns_history_scan(const ColumnSpec *cols, const char *relation, StringInfo buf);
+
 /* Numeric inputs of a model: the numeric columns, then the gap feature. */
 static inline int
 columns_n_numeric(const ColumnSpec *cols)
