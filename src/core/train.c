@@ -30,7 +30,7 @@ ss_train_options_default(ss_train_options *o)
 	o->patience = 3;
 	o->max_length = 50;
 	o->focal_gamma = 2.0;
-	o->class_weighting = 1;
+	o->class_weighting = 0;
 	o->weighted_sampling = 0;
 	o->validation_fraction = 0.1;
 	o->seed = 1;
