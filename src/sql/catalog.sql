@@ -30,6 +30,9 @@ COMMENT ON COLUMN seqsales_model.weights IS 'Dimensions and parameters, format i
 
 CREATE INDEX seqsales_model_name_version ON seqsales_model (name, version DESC);
 
+-- float weights do not compress: store them out of line without trying
+ALTER TABLE seqsales_model ALTER COLUMN weights SET STORAGE EXTERNAL;
+
 CREATE TABLE seqsales_training_log (
     model_id           bigint NOT NULL REFERENCES seqsales_model (id) ON DELETE CASCADE,
     epoch              integer NOT NULL,
