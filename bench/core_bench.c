@@ -162,7 +162,8 @@ main(int argc, char **argv)
 		ss_workspace *ws = ss_workspace_new();
 		float	   *probs = SS_NEW_ARRAY(float, C);
 		double		t0,
-					lat;
+					lat,
+					batch_cps;
 		int			calls = 200;
 
 		for (int i = first; i < seen.n; i++)
@@ -180,12 +181,34 @@ main(int argc, char **argv)
 		for (int i = 0; i < calls; i++)
 			ss_predict_batch(&dims, r.params, b, ws, probs);
 		lat = (now() - t0) / calls * 1000.0;
+		{
+			/* batch inference: 256 clients' last <= 50 events, as seqsales_predict_all */
+			ss_window	wb[256];
+			ss_batch   *bb = ss_batch_new(&dims, 256, 50);
+			float	   *pb = SS_NEW_ARRAY(float, 256 * C);
+			int			nb = n_clients < 256 ? n_clients : 256,
+						rounds = 40;
+
+			for (int c = 0; c < nb; c++)
+			{
+				wb[c].end = d.offsets[c + 1] - 1;
+				wb[c].start = wb[c].end - 50 > d.offsets[c] ? wb[c].end - 50 : d.offsets[c];
+				wb[c].first_target = wb[c].end;
+			}
+			ss_fill_batch(&d, wb, nb, 0, bb);
+			ss_predict_batch(&dims, r.params, bb, ws, pb);
+			t0 = now();
+			for (int i = 0; i < rounds; i++)
+				ss_predict_batch(&dims, r.params, bb, ws, pb);
+			batch_cps = nb * rounds / (now() - t0);
+		}
 		printf("{\"clients\": %d, \"events\": %ld, \"hidden\": %d, \"threads\": %d, \"epochs\": %d, "
 			   "\"train_positions_per_second\": %.0f, \"seconds_per_epoch\": %.3f, "
 			   "\"gemm_gflops_per_second_of_training\": %.2f, "
-			   "\"predict_forward_ms\": %.4f, \"activation_bytes\": %ld, \"blas\": \"%s\"}\n",
+			   "\"predict_forward_ms\": %.4f, \"predict_batch256_clients_per_second\": %.0f, "
+			   "\"activation_bytes\": %ld, \"blas\": \"%s\"}\n",
 			   n_clients, (long) n, hidden, threads, seen.n, t / s, s / (seen.n - first),
-			   train_flops / train_seconds / 1e9, lat, (long) r.workspace_bytes, ss_blas_info());
+			   train_flops / train_seconds / 1e9, lat, batch_cps, (long) r.workspace_bytes, ss_blas_info());
 	}
 	return 0;
 }

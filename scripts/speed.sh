@@ -39,7 +39,7 @@ OUT_DIR="$ROOT/bench/out"
 mkdir -p "$OUT_DIR"
 OUT="$OUT_DIR/speed-$(date -u +%Y%m%dT%H%M%S).jsonl"
 emit() { echo "$1" | tee -a "$OUT"; }
-q() { psql -X -At -v ON_ERROR_STOP=1 "$@"; }
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 ensure_deps
 if [ "$REFERENCE" = 1 ] && ! /usr/bin/python3 -c 'import torch, pandas, optuna' 2>/dev/null; then
@@ -50,13 +50,15 @@ command -v pgbench >/dev/null || true
 build_install
 make -C "$ROOT" -s bench-core >/dev/null
 cluster_start
-psql -X -q -c "CREATE EXTENSION seqsales"
 
 # ------------------------------------------------------------------ training
 if want train; then
     emit "$("$ROOT/bench/sgemm_peak")"
     for csv in "$DATA_DIR"/*/events.csv; do
         name="$(basename "$(dirname "$csv")")"
+        # a database per data set: bench/setup.sql creates the extension and tables
+        createdb "speed_$name"
+        export PGDATABASE="speed_$name"
         load_protocol_csv "$csv" 1 gru4rec '{}'
         for hidden in 128 256; do
             for threads in 1 2; do
@@ -73,8 +75,9 @@ if want train; then
                         --epochs "$EPOCHS" --patience $((EPOCHS + 1)) --hidden "$hidden" --threads "$threads" \
                         --out "$tmp/ref.json" >/dev/null 2>&1) || true
                     if [ -s "$tmp/ref.json" ]; then
-                        ref="$(q -c "SELECT round((((pg_read_file('$tmp/ref.json')::jsonb)->'folds'->0->'training'->'history'->-1)->>'targets_per_s')::numeric)")"
-                        ratio="$(q -c "SELECT round($ours / $ref, 2)")"
+                        # the reference is Python anyway: read its JSON with it
+                        ref="$(/usr/bin/python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["folds"][0]["training"]["history"][-1]["targets_per_s"]))' "$tmp/ref.json")"
+                        ratio="$(q -c "SELECT round($ours::numeric / $ref, 2)")"
                     fi
                     rm -rf "$tmp"
                 fi
@@ -86,6 +89,9 @@ if want train; then
 fi
 
 # ------------------------------------------------------------------ demo data for the rest
+createdb speed_demo
+export PGDATABASE=speed_demo
+psql -X -q -c "CREATE EXTENSION seqsales"
 if want latency || want scoring || want decode; then
     log "demo data: 2000 clients; model hidden 128"
     q -c "SELECT seqsales_demo_data(2000, 1)" >/dev/null
@@ -121,7 +127,7 @@ if want scoring; then
     t_one="$(q -c "\\timing on" -c "SELECT count(*) FROM (SELECT DISTINCT client_id FROM seqsales_demo_orders) c,
                    LATERAL seqsales_predict(c.client_id, 3, 'speed128') p" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
     clients="$(q -c "SELECT count(DISTINCT client_id) FROM seqsales_demo_orders")"
-    emit "{\"measure\": \"batch_scoring\", \"clients\": $clients, \"predict_all_clients_per_second\": $(q -c "SELECT round($clients / ($t_all / 1000.0))"), \"lateral_predict_clients_per_second\": $(q -c "SELECT round($clients / ($t_one / 1000.0))"), \"speedup\": $(q -c "SELECT round($t_one / $t_all, 1)")}"
+    emit "{\"measure\": \"batch_scoring\", \"clients\": $clients, \"predict_all_clients_per_second\": $(q -c "SELECT round($clients / ($t_all / 1000.0))"), \"lateral_predict_clients_per_second\": $(q -c "SELECT round($clients / ($t_one / 1000.0))"), \"speedup\": $(q -c "SELECT round($t_one::numeric / $t_all, 1)")}"
 fi
 
 if want decode; then
@@ -142,7 +148,7 @@ if want scaling; then
         q -c "SELECT seqsales_demo_data($clients, 1)" >/dev/null
         n="$(q -c "SELECT count(*) FROM seqsales_demo_orders")"
         # a fresh backend, so that its peak RSS is this training's
-        res="$(psql -X -At -v ON_ERROR_STOP=1 <<SQL
+        res="$(psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
 SET client_min_messages = warning;
 SET seqsales.max_training_memory = -1;
 SELECT seqsales_train('seqsales_demo_orders', categorical => '{contract_type,supplier_segment,region}',

@@ -69,12 +69,32 @@ ss_vec_attn_grad(float dscore, const float *restrict v, const float *restrict e,
 	}
 }
 
+/*
+ * The loops below run in blocks of LANES with a fixed inner loop: the
+ * compiler vectorises such a block as a whole (selects included), where it
+ * gives up on a plain loop around the inlined tanh.
+ */
 SS_MULTIVERSION void
 ss_vec_gru_gates(float *restrict g, const float *restrict gh,
 				 const float *restrict hp, float *restrict ghn,
 				 float *restrict h, int H)
 {
-	for (int j = 0; j < H; j++)
+	int			j = 0;
+
+	for (; j + LANES <= H; j += LANES)
+		for (int l = 0; l < LANES; l++)
+		{
+			float		r = ss_sigmoid(g[j + l] + gh[j + l]);
+			float		z = ss_sigmoid(g[H + j + l] + gh[H + j + l]);
+			float		n = ss_tanh(g[2 * H + j + l] + r * gh[2 * H + j + l]);
+
+			g[j + l] = r;
+			g[H + j + l] = z;
+			g[2 * H + j + l] = n;
+			ghn[j + l] = gh[2 * H + j + l];
+			h[j + l] = (1.0f - z) * n + z * hp[j + l];
+		}
+	for (; j < H; j++)
 	{
 		float		r = ss_sigmoid(g[j] + gh[j]);
 		float		z = ss_sigmoid(g[H + j] + gh[H + j]);
