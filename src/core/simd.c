@@ -3,6 +3,8 @@
  */
 #include "simd.h"
 
+#include <stddef.h>
+
 #define LANES 8
 
 SS_MULTIVERSION float
@@ -11,17 +13,17 @@ ss_vec_tanh_sum_dot(const float *restrict a, const float *restrict b,
 {
 	float		acc[LANES] = {0};
 	float		sum = 0.0f;
-	int			j = 0;
+	size_t		j = 0;
 
-	for (; j + LANES <= n; j += LANES)
-		for (int l = 0; l < LANES; l++)
+	for (; j + LANES <= (size_t) n; j += LANES)
+		for (size_t l = 0; l < LANES; l++)
 		{
 			float		t = ss_tanh(a[j + l] + b[j + l]);
 
 			e[j + l] = t;
 			acc[l] += v[j + l] * t;
 		}
-	for (; j < n; j++)
+	for (; j < (size_t) n; j++)
 	{
 		e[j] = ss_tanh(a[j] + b[j]);
 		sum += v[j] * e[j];
@@ -36,12 +38,12 @@ ss_vec_dot(const float *restrict a, const float *restrict b, int n)
 {
 	float		acc[LANES] = {0};
 	float		sum = 0.0f;
-	int			j = 0;
+	size_t		j = 0;
 
-	for (; j + LANES <= n; j += LANES)
-		for (int l = 0; l < LANES; l++)
+	for (; j + LANES <= (size_t) n; j += LANES)
+		for (size_t l = 0; l < LANES; l++)
 			acc[l] += a[j + l] * b[j + l];
-	for (; j < n; j++)
+	for (; j < (size_t) n; j++)
 		sum += a[j] * b[j];
 	for (int l = 0; l < LANES; l++)
 		sum += acc[l];
@@ -51,7 +53,7 @@ ss_vec_dot(const float *restrict a, const float *restrict b, int n)
 SS_MULTIVERSION void
 ss_vec_axpy(float alpha, const float *restrict x, float *restrict y, int n)
 {
-	for (int j = 0; j < n; j++)
+	for (size_t j = 0; j < (size_t) n; j++)
 		y[j] += alpha * x[j];
 }
 
@@ -59,7 +61,7 @@ SS_MULTIVERSION void
 ss_vec_attn_grad(float dscore, const float *restrict v, const float *restrict e,
 				 float *restrict dk, float *restrict dq, float *restrict dv, int n)
 {
-	for (int j = 0; j < n; j++)
+	for (size_t j = 0; j < (size_t) n; j++)
 	{
 		float		g = dscore * v[j] * (1.0f - e[j] * e[j]);
 
@@ -70,41 +72,34 @@ ss_vec_attn_grad(float dscore, const float *restrict v, const float *restrict e,
 }
 
 /*
- * The loops below run in blocks of LANES with a fixed inner loop: the
- * compiler vectorises such a block as a whole (selects included), where it
- * gives up on a plain loop around the inlined tanh.
+ * Separate row pointers and size_t indices: PostgreSQL builds with -fwrapv,
+ * under which "g[2 * H + j]" with int indices may wrap and the loop is not
+ * vectorised.
  */
 SS_MULTIVERSION void
 ss_vec_gru_gates(float *restrict g, const float *restrict gh,
 				 const float *restrict hp, float *restrict ghn,
 				 float *restrict h, int H)
 {
-	int			j = 0;
+	const size_t n = (size_t) H;
+	float	   *restrict gr = g;
+	float	   *restrict gz = g + n;
+	float	   *restrict gn = g + 2 * n;
+	const float *restrict hr = gh;
+	const float *restrict hz = gh + n;
+	const float *restrict hn = gh + 2 * n;
 
-	for (; j + LANES <= H; j += LANES)
-		for (int l = 0; l < LANES; l++)
-		{
-			float		r = ss_sigmoid(g[j + l] + gh[j + l]);
-			float		z = ss_sigmoid(g[H + j + l] + gh[H + j + l]);
-			float		n = ss_tanh(g[2 * H + j + l] + r * gh[2 * H + j + l]);
-
-			g[j + l] = r;
-			g[H + j + l] = z;
-			g[2 * H + j + l] = n;
-			ghn[j + l] = gh[2 * H + j + l];
-			h[j + l] = (1.0f - z) * n + z * hp[j + l];
-		}
-	for (; j < H; j++)
+	for (size_t j = 0; j < n; j++)
 	{
-		float		r = ss_sigmoid(g[j] + gh[j]);
-		float		z = ss_sigmoid(g[H + j] + gh[H + j]);
-		float		n = ss_tanh(g[2 * H + j] + r * gh[2 * H + j]);
+		float		r = ss_sigmoid(gr[j] + hr[j]);
+		float		z = ss_sigmoid(gz[j] + hz[j]);
+		float		c = ss_tanh(gn[j] + r * hn[j]);
 
-		g[j] = r;
-		g[H + j] = z;
-		g[2 * H + j] = n;
-		ghn[j] = gh[2 * H + j];
-		h[j] = (1.0f - z) * n + z * hp[j];
+		gr[j] = r;
+		gz[j] = z;
+		gn[j] = c;
+		ghn[j] = hn[j];
+		h[j] = (1.0f - z) * c + z * hp[j];
 	}
 }
 
@@ -114,23 +109,34 @@ ss_vec_gru_gates_backward(const float *restrict g, const float *restrict ghn,
 						  float *restrict dgi, float *restrict dgh,
 						  float *restrict dhp, int H)
 {
-	for (int j = 0; j < H; j++)
+	const size_t n = (size_t) H;
+	const float *restrict gr = g;
+	const float *restrict gz = g + n;
+	const float *restrict gn = g + 2 * n;
+	float	   *restrict ir = dgi;
+	float	   *restrict iz = dgi + n;
+	float	   *restrict in = dgi + 2 * n;
+	float	   *restrict hr = dgh;
+	float	   *restrict hz = dgh + n;
+	float	   *restrict hn = dgh + 2 * n;
+
+	for (size_t j = 0; j < n; j++)
 	{
-		float		r = g[j],
-					z = g[H + j],
-					n = g[2 * H + j];
+		float		r = gr[j],
+					z = gz[j],
+					c = gn[j];
 		float		dn = dh[j] * (1.0f - z);
-		float		dz = dh[j] * (hp[j] - n);
-		float		dan = dn * (1.0f - n * n);
+		float		dz = dh[j] * (hp[j] - c);
+		float		dan = dn * (1.0f - c * c);
 		float		dar = dan * ghn[j] * r * (1.0f - r);
 		float		daz = dz * z * (1.0f - z);
 
-		dgi[j] = dar;
-		dgi[H + j] = daz;
-		dgi[2 * H + j] = dan;
-		dgh[j] = dar;
-		dgh[H + j] = daz;
-		dgh[2 * H + j] = dan * r;
+		ir[j] = dar;
+		iz[j] = daz;
+		in[j] = dan;
+		hr[j] = dar;
+		hz[j] = daz;
+		hn[j] = dan * r;
 		dhp[j] += dh[j] * z;
 	}
 }
