@@ -129,7 +129,7 @@ column_type(Oid relid, const char *col, const char *role)
 	return get_atttype(relid, att);
 }
 
-static bool
+bool
 is_integer_type(Oid t)
 {
 	return t == INT2OID || t == INT4OID || t == INT8OID;

@@ -261,7 +261,6 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 CachedModel *
 model_cache_get(const char *schema, const char *name)
 {
-	Oid			types[1] = {TEXTOID};
 	Datum		args[1];
 	int			rc;
 	int64		id,
@@ -279,7 +278,6 @@ model_cache_get(const char *schema, const char *name)
 	}
 	else
 		rc = SPI_execute_plan(lookup_newest, NULL, NULL, true, 1);
-	(void) types;
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "model lookup failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)

@@ -23,12 +23,6 @@
 
 PG_FUNCTION_INFO_V1(seqsales_predict);
 
-static bool
-is_integer_type(Oid t)
-{
-	return t == INT2OID || t == INT4OID || t == INT8OID;
-}
-
 /*
  * The relation holding the histories (relid, or InvalidOid for the model's
  * own source), its columns checked against the model; returns its OID.

@@ -43,6 +43,9 @@ typedef struct ColumnSpec
 
 #define GAP_FEATURE_NAME "log1p_days_since_prev"
 
+/* smallint, integer or bigint */
+bool		is_integer_type(Oid t);
+
 /* Checks the columns against the relation (existence, types); fills the types. */
 void		columns_validate(Oid relid, ColumnSpec *cols);
 
