@@ -41,6 +41,9 @@ bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
 bench/sgemm_peak: bench/sgemm_peak.c src/core/blas.c src/core/blas.h
 	$(CC) -O2 -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/sgemm_peak.c src/core/blas.c -ldl
 
-bench-core: bench/core_bench bench/sgemm_peak
+bench/packed_bench: bench/packed_bench.c src/core/blas.c src/core/packed.c src/core/packed.h src/core/blas.h
+	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/packed_bench.c src/core/blas.c src/core/packed.c -ldl
+
+bench-core: bench/core_bench bench/sgemm_peak bench/packed_bench
 
 .PHONY: bench-core

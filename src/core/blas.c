@@ -32,6 +32,12 @@ ss_blas_flops(void)
 	return flops_done;
 }
 
+void
+ss_blas_count_flops(double flops)
+{
+	flops_done += flops;
+}
+
 static const char *const library_names[] = {
 	"libopenblas.so.0",
 	"libopenblas.so",

@@ -32,6 +32,8 @@ void		ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 
 /* Floating-point operations done by ss_sgemm so far in this process (2 m n k per call). */
 double		ss_blas_flops(void);
+/* adds products done elsewhere (the packed kernel) to that count */
+void		ss_blas_count_flops(double flops);
 
 /* A short description of the loaded library (version and core). */
 const char *ss_blas_info(void);

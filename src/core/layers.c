@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "packed.h"
 #include "simd.h"
 
 /* ---------------------------------------------------------------- embedding */
@@ -39,16 +40,67 @@ ss_embedding_backward(float *dtable, int dim, const int32_t *ids,
 
 /* ---------------------------------------------------------------- dense */
 
-void
-ss_dense_forward(int n, int in, int out, const float *x,
-				 const float *w, const float *b, float *y)
+size_t
+ss_pack_scratch_floats(int in, int out)
 {
+	size_t		f = ss_packed_floats(in, out),
+				b = ss_packed_floats(out, in);
+
+	return f > b ? f : b;
+}
+
+void
+ss_matmul_wt(int n, int in, int out, const float *x, int ldx, const float *w,
+			 const float *b, float beta, float *y, int ldy, float *pack)
+{
+	if (n <= 0)
+		return;
+	if (pack != NULL && n >= 2)
+	{
+		/* fills pack with w^T (and b), then one pass of the packed kernel */
+		ss_pack(1, in, out, w, in, b, pack);
+		ss_packed_gemm(n, out, in, x, ldx, pack, beta, y, ldy);
+		ss_blas_count_flops(2.0 * n * out * in);
+		return;
+	}
 	if (b != NULL)
 	{
 		for (int i = 0; i < n; i++)
-			memcpy(y + (int64_t) i * out, b, sizeof(float) * out);
+		{
+			float	   *yr = y + (int64_t) i * ldy;
+
+			if (beta == 0.0f)
+				memcpy(yr, b, sizeof(float) * out);
+			else
+				for (int j = 0; j < out; j++)
+					yr[j] += b[j];
+		}
+		beta = 1.0f;
 	}
-	ss_sgemm(0, 1, n, out, in, 1.0f, x, in, w, in, b != NULL ? 1.0f : 0.0f, y, out);
+	ss_sgemm(0, 1, n, out, in, 1.0f, x, ldx, w, in, beta, y, ldy);
+}
+
+void
+ss_matmul_w(int n, int out, int in, const float *dy, int lddy, const float *w,
+			float beta, float *dx, int lddx, float *pack)
+{
+	if (n <= 0)
+		return;
+	if (pack != NULL && n >= 2)
+	{
+		ss_pack(0, out, in, w, in, NULL, pack);
+		ss_packed_gemm(n, in, out, dy, lddy, pack, beta, dx, lddx);
+		ss_blas_count_flops(2.0 * n * out * in);
+		return;
+	}
+	ss_sgemm(0, 0, n, in, out, 1.0f, dy, lddy, w, in, beta, dx, lddx);
+}
+
+void
+ss_dense_forward(int n, int in, int out, const float *x,
+				 const float *w, const float *b, float *y, float *pack)
+{
+	ss_matmul_wt(n, in, out, x, in, w, b, 0.0f, y, out, pack);
 }
 
 static void
@@ -66,14 +118,13 @@ add_column_sums(int n, int cols, const float *m, float *sums)
 void
 ss_dense_backward(int n, int in, int out, const float *x,
 				  const float *w, const float *dy, float *dx,
-				  int accumulate_dx, float *dw, float *db)
+				  int accumulate_dx, float *dw, float *db, float *pack)
 {
 	ss_sgemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
 	if (db != NULL)
 		add_column_sums(n, out, dy, db);
 	if (dx != NULL)
-		ss_sgemm(0, 0, n, in, out, 1.0f, dy, out, w, in,
-				 accumulate_dx ? 1.0f : 0.0f, dx, in);
+		ss_matmul_w(n, out, in, dy, out, w, accumulate_dx ? 1.0f : 0.0f, dx, in, pack);
 }
 
 /* ---------------------------------------------------------------- dropout */
@@ -93,12 +144,17 @@ SS_MULTIVERSION void
 ss_gru_forward(int T, int B, int D, int H, const float *x,
 			   const float *w_ih, const float *w_hh,
 			   const float *b_ih, const float *b_hh,
-			   float *gates, float *ghn, float *h, float *gh_step, const float *zeros)
+			   float *gates, float *ghn, float *h, float *gh_step, const float *zeros,
+			   float *pack)
 {
 	const int	G = 3 * H;
+	const int	packed = pack != NULL && B >= 2;
 
 	/* input projections of every step at once: gates = x W_ih^T + b_ih */
-	ss_dense_forward(T * B, D, G, x, w_ih, b_ih, gates);
+	ss_dense_forward(T * B, D, G, x, w_ih, b_ih, gates, pack);
+	/* the recurrent weights, packed once for all T steps */
+	if (packed)
+		ss_pack(1, H, G, w_hh, H, b_hh, pack);
 
 	for (int t = 0; t < T; t++)
 	{
@@ -107,8 +163,13 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 		float	   *gn = ghn + (int64_t) t * B * H;
 		const float *hp = t > 0 ? h + (int64_t) (t - 1) * B * H : NULL;
 
-		if (hp != NULL)
-			ss_dense_forward(B, H, G, hp, w_hh, b_hh, gh_step);
+		if (hp != NULL && packed)
+		{
+			ss_packed_gemm(B, G, H, hp, H, pack, 0.0f, gh_step, G);
+			ss_blas_count_flops(2.0 * B * G * H);
+		}
+		else if (hp != NULL)
+			ss_dense_forward(B, H, G, hp, w_hh, b_hh, gh_step, NULL);
 		else
 		{
 			for (int b = 0; b < B; b++)
@@ -127,9 +188,13 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 				const float *gates, const float *ghn, const float *h,
 				float *dh, float *dgi, float *dgh, float *dx,
 				float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
-				const float *zeros, float *sink)
+				const float *zeros, float *sink, float *pack)
 {
 	const int	G = 3 * H;
+	const int	packed = pack != NULL && B >= 2;
+
+	if (packed)
+		ss_pack(0, G, H, w_hh, H, NULL, pack);
 
 	for (int t = T - 1; t >= 0; t--)
 	{
@@ -148,7 +213,12 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 									  dght + (int64_t) b * G,
 									  dhp != NULL ? dhp + (int64_t) b * H : sink, H);
 		/* recurrent part: dh_{t-1} += dgh_t W_hh */
-		if (dhp != NULL)
+		if (dhp != NULL && packed)
+		{
+			ss_packed_gemm(B, H, G, dght, G, pack, 1.0f, dhp, H);
+			ss_blas_count_flops(2.0 * B * G * H);
+		}
+		else if (dhp != NULL)
 			ss_sgemm(0, 0, B, H, G, 1.0f, dght, G, w_hh, H, 1.0f, dhp, H);
 	}
 	/* weight gradients of all steps at once */
@@ -156,7 +226,7 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 		ss_sgemm(1, 0, G, H, (T - 1) * B, 1.0f, dgh + (int64_t) B * G, G, h, H,
 				 1.0f, dw_hh, H);
 	add_column_sums(T * B, G, dgh, db_hh);
-	ss_dense_backward(T * B, D, G, x, w_ih, dgi, dx, 0, dw_ih, db_ih);
+	ss_dense_backward(T * B, D, G, x, w_ih, dgi, dx, 0, dw_ih, db_ih, pack);
 }
 
 /* ---------------------------------------------------------------- attention */

@@ -11,6 +11,7 @@
 #ifndef SS_LAYERS_H
 #define SS_LAYERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---------------------------------------------------------------- embedding */
@@ -28,9 +29,26 @@ void		ss_embedding_backward(float *dtable, int dim, const int32_t *ids,
 
 /* ---------------------------------------------------------------- dense */
 
-/* y[n x out] = x[n x in] w[out x in]^T + b[out] (b may be NULL) */
+/*
+ * Products with a weight matrix w[out x in].  pack is scratch of
+ * ss_pack_scratch_floats(in, out) floats: with it, products of two rows or
+ * more pack w once and run the packed kernel (packed.h); with NULL they go
+ * to OpenBLAS.  Either way the result is the same up to rounding.
+ *
+ *   ss_matmul_wt:  y[n x out] = beta y + x[n x in] w^T + b   (b may be NULL)
+ *   ss_matmul_w:   dx[n x in] = beta dx + dy[n x out] w
+ * ldx, ldy, lddy, lddx are row strides; beta is 0 or 1.
+ */
+size_t		ss_pack_scratch_floats(int in, int out);
+void		ss_matmul_wt(int n, int in, int out, const float *x, int ldx,
+						 const float *w, const float *b, float beta,
+						 float *y, int ldy, float *pack);
+void		ss_matmul_w(int n, int out, int in, const float *dy, int lddy,
+						const float *w, float beta, float *dx, int lddx, float *pack);
+
+/* y[n x out] = x[n x in] w[out x in]^T + b[out] (b may be NULL); pack as above */
 void		ss_dense_forward(int n, int in, int out, const float *x,
-							 const float *w, const float *b, float *y);
+							 const float *w, const float *b, float *y, float *pack);
 
 /*
  * dw[out x in] += dy^T x; db[out] += column sums of dy (db may be NULL);
@@ -38,7 +56,7 @@ void		ss_dense_forward(int n, int in, int out, const float *x,
  */
 void		ss_dense_backward(int n, int in, int out, const float *x,
 							  const float *w, const float *dy, float *dx,
-							  int accumulate_dx, float *dw, float *db);
+							  int accumulate_dx, float *dw, float *db, float *pack);
 
 /* ---------------------------------------------------------------- dropout */
 
@@ -62,26 +80,28 @@ void		ss_dropout_apply(float *x, const float *mask, int64_t n);
  * Saves gates[TB x 3H] (r, z, n) and ghn[TB x H] (W_hn h + b_hn) for the
  * backward pass; h[TB x H] receives the hidden states.  gh_step[B x 3H] is
  * scratch; zeros[H] must hold zeros (the state before the first step).
- * Allocates nothing (it may run on a worker thread).
+ * pack (NULL, or ss_pack_scratch_floats of the larger of D x 3H and
+ * H x 3H) holds the packed weights.  Allocates nothing (it may run on a
+ * worker thread).
  */
 void		ss_gru_forward(int T, int B, int D, int H, const float *x,
 						   const float *w_ih, const float *w_hh,
 						   const float *b_ih, const float *b_hh,
 						   float *gates, float *ghn, float *h, float *gh_step,
-						   const float *zeros);
+						   const float *zeros, float *pack);
 
 /*
  * dh[TB x H] holds dLoss/dh from above on entry and is consumed (the
  * recurrent gradient is added into it as the loop walks back in time).
  * dgi, dgh [TB x 3H] are scratch.  dx[TB x D] is overwritten (may be NULL).
- * zeros[H] holds zeros, sink[H] is scratch.
+ * zeros[H] holds zeros, sink[H] is scratch, pack as for the forward pass.
  */
 void		ss_gru_backward(int T, int B, int D, int H, const float *x,
 							const float *w_ih, const float *w_hh,
 							const float *gates, const float *ghn, const float *h,
 							float *dh, float *dgi, float *dgh, float *dx,
 							float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
-							const float *zeros, float *sink);
+							const float *zeros, float *sink, float *pack);
 
 /* ---------------------------------------------------------------- attention */
 

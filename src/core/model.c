@@ -185,7 +185,7 @@ enum
 	WS_GATES = WS_LIN_MASK + SS_MAX_LAYERS,
 	WS_GHN = WS_GATES + SS_MAX_LAYERS,
 	WS_H = WS_GHN + SS_MAX_LAYERS,
-	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW,
+	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK,
 	WS_N_BUFFERS
 };
 
@@ -257,6 +257,25 @@ zeros_of(ss_workspace *ws, int H)
 	return z;
 }
 
+/* floats of packed-weight scratch: the largest weight matrix, packed either way */
+int64_t
+ss_pack_floats(const ss_dims *d)
+{
+	const int	H = d->hidden,
+				A = d->attn,
+				C = d->n_classes;
+	size_t		n = ss_pack_scratch_floats(H, 3 * H);
+
+#define SS_AT_LEAST(x) do { size_t x_ = (x); if (x_ > n) n = x_; } while (0)
+	SS_AT_LEAST(ss_pack_scratch_floats(d->input_dim, 3 * H));
+	SS_AT_LEAST(ss_pack_scratch_floats(H, A));
+	SS_AT_LEAST(ss_pack_scratch_floats(2 * H, C));
+#undef SS_AT_LEAST
+	return (int64_t) n;
+}
+
+#define WS_PACKF(ws, d) WSF(WS_PACK, ss_pack_floats(d))
+
 void
 ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 					 int with_backward)
@@ -291,6 +310,7 @@ ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 		WSF(WS_GHN + l, TB * H);
 	}
 	WSF(WS_GH_STEP, B * 3 * H);
+	WS_PACKF(ws, d);
 	zeros_of(ws, (int) H);
 	WSF(WS_SINK, H);
 	ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
@@ -416,7 +436,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 		}
 		ss_gru_forward(T, B, in, H, input, p.w_ih[l], p.w_hh[l], p.b_ih[l], p.b_hh[l],
 					   WSF(WS_GATES + l, TB * 3 * H), WSF(WS_GHN + l, TB * H), h,
-					   WSF(WS_GH_STEP, (int64_t) B * 3 * H), zeros_of(ws, H));
+					   WSF(WS_GH_STEP, (int64_t) B * 3 * H), zeros_of(ws, H), WS_PACKF(ws, d));
 		input = h;
 	}
 	top = input;
@@ -448,13 +468,13 @@ ss_model_forward(const ss_dims *d, const float *params,
 
 	/* attention: keys of every position, queries of the query rows */
 	keys = WSF(WS_KEYS, TB * A);
-	ss_dense_forward((int) TB, H, A, top, p.w_k, p.b_k, keys);
+	ss_dense_forward((int) TB, H, A, top, p.w_k, p.b_k, keys, WS_PACKF(ws, d));
 	z = WSF(WS_Z, (int64_t) n_q * 2 * H);
 	for (int i = 0; i < n_q; i++)
 		memcpy(z + (int64_t) i * 2 * H + H, top + ((int64_t) qt[i] * B + qb[i]) * H,
 			   sizeof(float) * H);
 	queries = WSF(WS_QUERIES, (int64_t) n_q * A);
-	ss_sgemm(0, 1, n_q, A, H, 1.0f, z + H, 2 * H, p.w_q, H, 0.0f, queries, A);
+	ss_matmul_wt(n_q, H, A, z + H, 2 * H, p.w_q, NULL, 0.0f, queries, A, WS_PACKF(ws, d));
 
 	e_off = (int64_t *) ws_get(ws, WS_EOFF, sizeof(int64_t) * (n_q + 1));
 	a_off = (int64_t *) ws_get(ws, WS_AOFF, sizeof(int64_t) * (n_q + 1));
@@ -477,7 +497,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 		ss_dropout_apply(zd, m, (int64_t) n_q * 2 * H);
 	}
 	logits = WSF(WS_LOGITS, (int64_t) n_q * C);
-	ss_dense_forward(n_q, 2 * H, C, zd, p.w_o, p.b_o, logits);
+	ss_dense_forward(n_q, 2 * H, C, zd, p.w_o, p.b_o, logits, WS_PACKF(ws, d));
 
 	/* remember which rows the queries came from, for the backward pass */
 	qrow = (int32_t *) ws_get(ws, WS_QROW, sizeof(int32_t) * (n_q + 1));
@@ -528,7 +548,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 
 	/* output layer; dz = dLoss/d[ctx; h_t] */
 	dz = WSF(WS_DZ, (int64_t) n_q * 2 * H);
-	ss_dense_backward(n_q, 2 * H, C, zd, p.w_o, dlogits, dz, 0, g.w_o, g.b_o);
+	ss_dense_backward(n_q, 2 * H, C, zd, p.w_o, dlogits, dz, 0, g.w_o, g.b_o, WS_PACKF(ws, d));
 	if (train)
 		ss_dropout_apply(dz, (float *) ws->buf[WS_Z_MASK], (int64_t) n_q * 2 * H);
 
@@ -555,7 +575,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 						  dctx, dh, dkeys, dqueries, g.v, WSF(WS_DA, T));
 	/* queries = h_q W_q^T: dW_q += dq^T h_q, dh_q += dq W_q (via dz's h half) */
 	ss_sgemm(1, 0, A, H, n_q, 1.0f, dqueries, A, z + H, 2 * H, 1.0f, g.w_q, H);
-	ss_sgemm(0, 0, n_q, H, A, 1.0f, dqueries, A, p.w_q, H, 0.0f, dctx, H);
+	ss_matmul_w(n_q, A, H, dqueries, A, p.w_q, 0.0f, dctx, H, WS_PACKF(ws, d));
 	for (int i = 0; i < n_q; i++)
 	{
 		float	   *dst = dh + (int64_t) qrow[i] * H;
@@ -565,7 +585,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 			dst[j] += src[j];
 	}
 	/* keys = h W_k^T + b_k */
-	ss_dense_backward((int) TB, H, A, top, p.w_k, dkeys, dh, 1, g.w_k, g.b_k);
+	ss_dense_backward((int) TB, H, A, top, p.w_k, dkeys, dh, 1, g.w_k, g.b_k, WS_PACKF(ws, d));
 
 	/* GRU stack, top down; dx of layer l is dh of layer l-1 */
 	for (int l = d->layers - 1; l >= 0; l--)
@@ -580,7 +600,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 						(float *) ws->buf[WS_H + l], dh,
 						WSF(WS_DGI, TB * 3 * H), WSF(WS_DGH, TB * 3 * H), dx,
 						g.w_ih[l], g.w_hh[l], g.b_ih[l], g.b_hh[l],
-						zeros_of(ws, H), WSF(WS_SINK, H));
+						zeros_of(ws, H), WSF(WS_SINK, H), WS_PACKF(ws, d));
 		if (l > 0)
 		{
 			if (train)

@@ -92,6 +92,8 @@ void		ss_batch_free(ss_batch *b);
 typedef struct ss_workspace ss_workspace;
 
 ss_workspace *ss_workspace_new(void);
+/* floats of the workspace's packed-weight scratch (see packed.h) */
+int64_t		ss_pack_floats(const ss_dims *d);
 void		ss_workspace_free(ss_workspace *ws);
 /* bytes currently held */
 int64_t		ss_workspace_bytes(const ss_workspace *ws);

@@ -626,7 +626,8 @@ ss_activation_estimate(const ss_dims *d, const ss_train_options *o)
 	int64_t		per_position = 2 * D + L * (7 * H) + 2 * A + H + 6 * H + (D > H ? D : H);
 	int64_t		per_query = 10 * H + 2 * A + C + (T / 2 + 1) * (A + 1);
 
-	return 4 * (positions * per_position + queries * per_query);
+	/* plus the packed copy of the largest weight matrix (packed.h) */
+	return 4 * (positions * per_position + queries * per_query + ss_pack_floats(d));
 }
 
 int64_t

@@ -8,6 +8,7 @@
 #include "gradcheck.h"
 #include "../../src/core/blas.h"
 #include "../../src/core/layers.h"
+#include "../../src/core/packed.h"
 #include "../../src/core/model.h"
 #include "../../src/core/optim.h"
 #include "../../src/core/rng.h"
@@ -37,6 +38,75 @@ dot(const float *a, const float *b, int64_t n)
 	return s;
 }
 
+/* ---------------------------------------------------------------- packed kernel */
+
+/*
+ * The packed kernel against a plain triple loop in double precision, on
+ * shapes that hit every row-block size (1..6, the split of 7..11 rows),
+ * partial panels (N not a multiple of 16) and K = 1; both packings, with
+ * and without bias, beta 0 and 1, row strides wider than the rows.
+ */
+static void
+test_packed(void)
+{
+	static const int shapes[][3] = {
+		{1, 1, 1}, {2, 16, 3}, {5, 17, 8}, {7, 33, 1}, {10, 40, 28}, {11, 15, 9},
+		{13, 64, 32}, {40, 130, 7}, {300, 48, 5},
+	};
+	double		worst = 0.0;
+	int			runs = 0;
+
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+	{
+		int			M = shapes[s][0],
+					N = shapes[s][1],
+					K = shapes[s][2],
+					lda = K + 3,
+					ldc = N + 5;
+		float	   *a = randn((int64_t) M * lda, 1),
+				   *w = randn((int64_t) N * K, 1),
+				   *bias = randn(N, 1),
+				   *c0 = randn((int64_t) M * ldc, 1),
+				   *c = SS_NEW_ARRAY(float, (int64_t) M * ldc),
+				   *packed = SS_NEW_ARRAY(float, ss_packed_floats(K, N));
+
+		for (int trans = 0; trans <= 1; trans++)
+			for (int with_bias = 0; with_bias <= 1; with_bias++)
+				for (int beta = 0; beta <= 1; beta++)
+				{
+					/* trans = 1: w is N x K (op = w^T); trans = 0: w is K x N */
+					ss_pack(trans, K, N, w, trans ? K : N, with_bias ? bias : NULL, packed);
+					memcpy(c, c0, sizeof(float) * M * ldc);
+					ss_packed_gemm(M, N, K, a, lda, packed, (float) beta, c, ldc);
+					for (int i = 0; i < M; i++)
+					{
+						for (int j = 0; j < N; j++)
+						{
+							double		want = (beta ? c0[i * ldc + j] : 0.0) + (with_bias ? bias[j] : 0.0);
+
+							for (int k = 0; k < K; k++)
+								want += (double) a[i * lda + k] * (trans ? w[j * K + k] : w[k * N + j]);
+							if (fabs(c[i * ldc + j] - want) > worst)
+								worst = fabs(c[i * ldc + j] - want);
+						}
+						/* the padding between rows stays untouched */
+						for (int j = N; j < ldc; j++)
+							if (c[i * ldc + j] != c0[i * ldc + j])
+								worst = 1e9;
+					}
+					runs++;
+				}
+		ss_free(a);
+		ss_free(w);
+		ss_free(bias);
+		ss_free(c0);
+		ss_free(c);
+		ss_free(packed);
+	}
+	CHECK(worst < 1e-4, "packed kernel = triple loop on %d shape/packing/bias/beta cases (max error %.2g)",
+		  runs, worst);
+}
+
 /* ---------------------------------------------------------------- dense */
 
 typedef struct
@@ -48,7 +118,8 @@ typedef struct
 			   *w,
 			   *b,
 			   *y,
-			   *r;
+			   *r,
+			   *pack;			/* NULL: OpenBLAS; else the packed kernel */
 } dense_ctx;
 
 static double
@@ -56,14 +127,15 @@ dense_loss(void *p)
 {
 	dense_ctx  *c = p;
 
-	ss_dense_forward(c->n, c->in, c->out, c->x, c->w, c->b, c->y);
+	ss_dense_forward(c->n, c->in, c->out, c->x, c->w, c->b, c->y, c->pack);
 	return dot(c->y, c->r, (int64_t) c->n * c->out);
 }
 
 static void
-test_dense(void)
+test_dense(int packed)
 {
-	dense_ctx	c = {5, 7, 4};
+	dense_ctx	c = {5, 7, 20};
+	const char *how = packed ? "packed" : "OpenBLAS";
 	float	   *dx,
 			   *dw,
 			   *db;
@@ -76,10 +148,11 @@ test_dense(void)
 	dx = SS_NEW_ARRAY(float, c.n * c.in);
 	dw = SS_NEW_ARRAY(float, c.out * c.in);
 	db = SS_NEW_ARRAY(float, c.out);
-	ss_dense_backward(c.n, c.in, c.out, c.x, c.w, c.r, dx, 0, dw, db);
-	CHECK(gradcheck("dense.x", c.x, dx, c.n * c.in, dense_loss, &c, 1e-2, 50, 1e-3) < TOL, "dense backward: dx");
-	CHECK(gradcheck("dense.w", c.w, dw, c.out * c.in, dense_loss, &c, 1e-2, 50, 1e-3) < TOL, "dense backward: dW");
-	CHECK(gradcheck("dense.b", c.b, db, c.out, dense_loss, &c, 1e-2, 50, 1e-3) < TOL, "dense backward: db");
+	c.pack = packed ? SS_NEW_ARRAY(float, ss_pack_scratch_floats(c.in, c.out)) : NULL;
+	ss_dense_backward(c.n, c.in, c.out, c.x, c.w, c.r, dx, 0, dw, db, c.pack);
+	CHECK(gradcheck("dense.x", c.x, dx, c.n * c.in, dense_loss, &c, 1e-2, 50, 1e-3) < TOL, "dense backward (%s): dx", how);
+	CHECK(gradcheck("dense.w", c.w, dw, c.out * c.in, dense_loss, &c, 1e-2, 50, 1e-3) < TOL, "dense backward (%s): dW", how);
+	CHECK(gradcheck("dense.b", c.b, db, c.out, dense_loss, &c, 1e-2, 50, 1e-3) < TOL, "dense backward (%s): db", how);
 }
 
 /* ---------------------------------------------------------------- embedding */
@@ -141,7 +214,8 @@ typedef struct
 			   *h,
 			   *step,
 			   *zeros,
-			   *r;
+			   *r,
+			   *pack;
 } gru_ctx;
 
 static double
@@ -150,24 +224,42 @@ gru_loss(void *p)
 	gru_ctx    *c = p;
 
 	ss_gru_forward(c->T, c->B, c->D, c->H, c->x, c->w_ih, c->w_hh, c->b_ih, c->b_hh,
-				   c->gates, c->ghn, c->h, c->step, c->zeros);
+				   c->gates, c->ghn, c->h, c->step, c->zeros, c->pack);
 	return dot(c->h, c->r, (int64_t) c->T * c->B * c->H);
 }
 
+/* largest |a - b| relative to the largest |b| */
+static double
+max_rel_diff(const float *a, const float *b, int64_t n)
+{
+	double		diff = 0.0,
+				scale = 1e-30;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		diff = fmax(diff, fabs((double) a[i] - b[i]));
+		scale = fmax(scale, fabs((double) b[i]));
+	}
+	return diff / scale;
+}
+
+/*
+ * GRU backward against finite differences through OpenBLAS (pack = NULL)
+ * and through the packed kernel; the two paths must also agree with each
+ * other to float rounding, output and every gradient.
+ */
 static void
 test_gru(void)
 {
 	gru_ctx		c = {5, 3, 4, 6};
 	int64_t		TB = c.T * c.B,
 				G = 3 * c.H;
-	float	   *dh,
-			   *dgi,
-			   *dgh,
-			   *dx,
-			   *dw_ih,
-			   *dw_hh,
-			   *db_ih,
-			   *db_hh;
+	size_t		pa = ss_pack_scratch_floats(c.D, G),
+				pb = ss_pack_scratch_floats(c.H, G);
+	float	   *pack = SS_NEW_ARRAY(float, pa > pb ? pa : pb);
+	float	   *h_ref = NULL,
+			   *g_ref[5] = {NULL};
+	double		agree = 0.0;
 
 	c.x = randn(TB * c.D, 1);
 	c.w_ih = randn(G * c.D, 0.5f);
@@ -180,23 +272,45 @@ test_gru(void)
 	c.step = SS_NEW_ARRAY(float, c.B * G);
 	c.zeros = SS_NEW_ARRAY(float, c.H);
 	c.r = randn(TB * c.H, 1);
-	dh = SS_NEW_ARRAY(float, TB * c.H);
-	dgi = SS_NEW_ARRAY(float, TB * G);
-	dgh = SS_NEW_ARRAY(float, TB * G);
-	dx = SS_NEW_ARRAY(float, TB * c.D);
-	dw_ih = SS_NEW_ARRAY(float, G * c.D);
-	dw_hh = SS_NEW_ARRAY(float, G * c.H);
-	db_ih = SS_NEW_ARRAY(float, G);
-	db_hh = SS_NEW_ARRAY(float, G);
-	gru_loss(&c);
-	memcpy(dh, c.r, sizeof(float) * TB * c.H);
-	ss_gru_backward(c.T, c.B, c.D, c.H, c.x, c.w_ih, c.w_hh, c.gates, c.ghn, c.h, dh, dgi, dgh,
-					dx, dw_ih, dw_hh, db_ih, db_hh, c.zeros, SS_NEW_ARRAY(float, c.H));
-	CHECK(gradcheck("gru.x", c.x, dx, TB * c.D, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward: dx");
-	CHECK(gradcheck("gru.w_ih", c.w_ih, dw_ih, G * c.D, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward: dW_ih");
-	CHECK(gradcheck("gru.w_hh", c.w_hh, dw_hh, G * c.H, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward: dW_hh");
-	CHECK(gradcheck("gru.b_ih", c.b_ih, db_ih, G, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward: db_ih");
-	CHECK(gradcheck("gru.b_hh", c.b_hh, db_hh, G, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward: db_hh");
+	for (int packed = 0; packed <= 1; packed++)
+	{
+		const char *how = packed ? "packed" : "OpenBLAS";
+		float	   *dh = SS_NEW_ARRAY(float, TB * c.H),
+				   *dgi = SS_NEW_ARRAY(float, TB * G),
+				   *dgh = SS_NEW_ARRAY(float, TB * G),
+				   *dx = SS_NEW_ARRAY(float, TB * c.D),
+				   *dw_ih = SS_NEW_ARRAY(float, G * c.D),
+				   *dw_hh = SS_NEW_ARRAY(float, G * c.H),
+				   *db_ih = SS_NEW_ARRAY(float, G),
+				   *db_hh = SS_NEW_ARRAY(float, G);
+		float	   *grads[5] = {dx, dw_ih, dw_hh, db_ih, db_hh};
+		int64_t		sizes[5] = {TB * c.D, G * c.D, G * c.H, G, G};
+
+		c.pack = packed ? pack : NULL;
+		gru_loss(&c);
+		memcpy(dh, c.r, sizeof(float) * TB * c.H);
+		ss_gru_backward(c.T, c.B, c.D, c.H, c.x, c.w_ih, c.w_hh, c.gates, c.ghn, c.h, dh, dgi, dgh,
+						dx, dw_ih, dw_hh, db_ih, db_hh, c.zeros, SS_NEW_ARRAY(float, c.H), c.pack);
+		if (!packed)
+		{
+			h_ref = SS_NEW_ARRAY(float, TB * c.H);
+			memcpy(h_ref, c.h, sizeof(float) * TB * c.H);
+			for (int i = 0; i < 5; i++)
+				g_ref[i] = grads[i];
+		}
+		else
+		{
+			agree = max_rel_diff(c.h, h_ref, TB * c.H);
+			for (int i = 0; i < 5; i++)
+				agree = fmax(agree, max_rel_diff(grads[i], g_ref[i], sizes[i]));
+		}
+		CHECK(gradcheck("gru.x", c.x, dx, TB * c.D, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward (%s): dx", how);
+		CHECK(gradcheck("gru.w_ih", c.w_ih, dw_ih, G * c.D, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward (%s): dW_ih", how);
+		CHECK(gradcheck("gru.w_hh", c.w_hh, dw_hh, G * c.H, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward (%s): dW_hh", how);
+		CHECK(gradcheck("gru.b_ih", c.b_ih, db_ih, G, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward (%s): db_ih", how);
+		CHECK(gradcheck("gru.b_hh", c.b_hh, db_hh, G, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward (%s): db_hh", how);
+	}
+	CHECK(agree < 1e-5, "GRU packed = OpenBLAS: states and every gradient (max relative difference %.2g)", agree);
 }
 
 /* ---------------------------------------------------------------- attention */
@@ -497,7 +611,9 @@ void
 run_layer_tests(void)
 {
 	ss_rng_seed(&rng, 42);
-	test_dense();
+	test_packed();
+	test_dense(0);
+	test_dense(1);
 	test_embedding();
 	test_gru();
 	test_attention();

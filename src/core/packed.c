@@ -1,0 +1,255 @@
+/*
+ * packed.c - products against a weight matrix packed once (see packed.h).
+ */
+#include "packed.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define SS_HAVE_AVX2_KERNEL 1
+#endif
+
+#define NR SS_PACK_NR
+#define MR 6
+
+size_t
+ss_packed_floats(int K, int N)
+{
+	size_t		panels = ((size_t) N + NR - 1) / NR;
+
+	return panels * ((size_t) K + 1) * NR;
+}
+
+void
+ss_pack(int trans, int K, int N, const float *w, int ldw,
+		const float *bias, float *packed)
+{
+	for (int j0 = 0; j0 < N; j0 += NR)
+	{
+		int			nc = N - j0 < NR ? N - j0 : NR;
+		float	   *p = packed + (size_t) (j0 / NR) * ((size_t) K + 1) * NR;
+
+		memset(p, 0, sizeof(float) * NR);
+		if (bias != NULL)
+			memcpy(p, bias + j0, sizeof(float) * nc);
+		p += NR;
+		if (trans)
+		{
+			/* op(W)(k, j) = w[j][k]: one source row per column */
+			if (nc < NR)
+				memset(p, 0, sizeof(float) * (size_t) K * NR);
+			for (int j = 0; j < nc; j++)
+			{
+				const float *src = w + (size_t) (j0 + j) * ldw;
+
+				for (int k = 0; k < K; k++)
+					p[(size_t) k * NR + j] = src[k];
+			}
+		}
+		else
+		{
+			for (int k = 0; k < K; k++)
+			{
+				float	   *dst = p + (size_t) k * NR;
+
+				memcpy(dst, w + (size_t) k * ldw + j0, sizeof(float) * nc);
+				if (nc < NR)
+					memset(dst + nc, 0, sizeof(float) * (NR - nc));
+			}
+		}
+	}
+}
+
+/* one mr x 16 block in plain C */
+static void
+block_generic(int mr, int K, const float *a, int lda, const float *panel,
+			  float beta, float *c, int ldc, int nc)
+{
+	float		acc[MR][NR];
+
+	for (int r = 0; r < mr; r++)
+		memcpy(acc[r], panel, sizeof(float) * NR);
+	for (int k = 0; k < K; k++)
+	{
+		const float *b = panel + (size_t) (k + 1) * NR;
+
+		for (int r = 0; r < mr; r++)
+		{
+			float		av = a[(size_t) r * lda + k];
+
+			for (int j = 0; j < NR; j++)
+				acc[r][j] += av * b[j];
+		}
+	}
+	for (int r = 0; r < mr; r++)
+	{
+		float	   *cr = c + (size_t) r * ldc;
+
+		for (int j = 0; j < nc; j++)
+			cr[j] = beta != 0.0f ? cr[j] + acc[r][j] : acc[r][j];
+	}
+}
+
+#ifdef SS_HAVE_AVX2_KERNEL
+
+/*
+ * mr x 16 block, mr a constant after inlining: 2 mr accumulators, per k two
+ * loads of the panel row, mr broadcasts of A and 2 mr FMAs.
+ */
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+store_row_avx2(__m256 lo, __m256 hi, float beta, float *cr, int nc)
+{
+	if (nc == NR)
+	{
+		if (beta != 0.0f)
+		{
+			lo = _mm256_add_ps(lo, _mm256_loadu_ps(cr));
+			hi = _mm256_add_ps(hi, _mm256_loadu_ps(cr + 8));
+		}
+		_mm256_storeu_ps(cr, lo);
+		_mm256_storeu_ps(cr + 8, hi);
+	}
+	else
+	{
+		float		tmp[NR];
+
+		_mm256_storeu_ps(tmp, lo);
+		_mm256_storeu_ps(tmp + 8, hi);
+		for (int j = 0; j < nc; j++)
+			cr[j] = beta != 0.0f ? cr[j] + tmp[j] : tmp[j];
+	}
+}
+
+/*
+ * mr x 16 block, mr a constant after inlining: 2 mr accumulators in named
+ * registers (an array would be spilled to the stack on every step), per k
+ * two loads of the panel row, mr broadcasts of A and 2 mr FMAs.
+ */
+#define SS_ROW(r) \
+	if (mr > r) { \
+		__m256 av = _mm256_broadcast_ss(a + (size_t) (r) * lda + k); \
+		lo##r = _mm256_fmadd_ps(av, b0, lo##r); \
+		hi##r = _mm256_fmadd_ps(av, b1, hi##r); \
+	}
+#define SS_STORE(r) \
+	if (mr > r) store_row_avx2(lo##r, hi##r, beta, c + (size_t) (r) * ldc, nc)
+
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+block_avx2(const int mr, int K, const float *a, int lda, const float *panel,
+		   float beta, float *c, int ldc, int nc)
+{
+	__m256		lo0 = _mm256_loadu_ps(panel),
+				hi0 = _mm256_loadu_ps(panel + 8);
+	__m256		lo1 = lo0, hi1 = hi0, lo2 = lo0, hi2 = hi0,
+				lo3 = lo0, hi3 = hi0, lo4 = lo0, hi4 = hi0, lo5 = lo0, hi5 = hi0;
+
+	panel += NR;
+	for (int k = 0; k < K; k++)
+	{
+		__m256		b0 = _mm256_loadu_ps(panel + (size_t) k * NR);
+		__m256		b1 = _mm256_loadu_ps(panel + (size_t) k * NR + 8);
+
+		SS_ROW(0);
+		SS_ROW(1);
+		SS_ROW(2);
+		SS_ROW(3);
+		SS_ROW(4);
+		SS_ROW(5);
+	}
+	SS_STORE(0);
+	SS_STORE(1);
+	SS_STORE(2);
+	SS_STORE(3);
+	SS_STORE(4);
+	SS_STORE(5);
+}
+
+#undef SS_ROW
+#undef SS_STORE
+
+static __attribute__((target("avx2,fma"))) void
+block_avx2_any(int mr, int K, const float *a, int lda, const float *panel,
+			   float beta, float *c, int ldc, int nc)
+{
+	switch (mr)
+	{
+		case 6:
+			block_avx2(6, K, a, lda, panel, beta, c, ldc, nc);
+			break;
+		case 5:
+			block_avx2(5, K, a, lda, panel, beta, c, ldc, nc);
+			break;
+		case 4:
+			block_avx2(4, K, a, lda, panel, beta, c, ldc, nc);
+			break;
+		case 3:
+			block_avx2(3, K, a, lda, panel, beta, c, ldc, nc);
+			break;
+		case 2:
+			block_avx2(2, K, a, lda, panel, beta, c, ldc, nc);
+			break;
+		default:
+			block_avx2(1, K, a, lda, panel, beta, c, ldc, nc);
+			break;
+	}
+}
+
+static int
+have_avx2(void)
+{
+	static int	known = -1;
+
+	if (known < 0)
+	{
+		__builtin_cpu_init();
+		known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	}
+	return known;
+}
+#endif
+
+/* rows of the next block: 6 at a time, the last 7..11 split in two halves */
+static inline int
+block_rows(int left)
+{
+	if (left <= MR || left >= 2 * MR)
+		return left < MR ? left : MR;
+	return (left + 1) / 2;
+}
+
+void
+ss_packed_gemm(int M, int N, int K, const float *a, int lda,
+			   const float *packed, float beta, float *c, int ldc)
+{
+	const size_t panel_floats = ((size_t) K + 1) * NR;
+
+	/* rows of A per chunk: about 96 KB of A, kept in L2 across the panels */
+	int			chunk = (int) ((96 * 1024) / (sizeof(float) * (size_t) (K > 0 ? K : 1)));
+	void		(*block) (int, int, const float *, int, const float *, float, float *, int, int) = block_generic;
+
+#ifdef SS_HAVE_AVX2_KERNEL
+	if (have_avx2())
+		block = block_avx2_any;
+#endif
+	chunk = chunk < 2 * MR ? 2 * MR : chunk - chunk % MR;
+	for (int i0 = 0; i0 < M; i0 += chunk)
+	{
+		int			i1 = M - i0 < chunk ? M : i0 + chunk;
+
+		for (int j0 = 0; j0 < N; j0 += NR)
+		{
+			const float *panel = packed + (size_t) (j0 / NR) * panel_floats;
+			int			nc = N - j0 < NR ? N - j0 : NR;
+
+			for (int i = i0; i < i1;)
+			{
+				int			mr = block_rows(i1 - i);
+
+				block(mr, K, a + (size_t) i * lda, lda, panel, beta,
+					  c + (size_t) i * ldc + j0, ldc, nc);
+				i += mr;
+			}
+		}
+	}
+}
