@@ -145,7 +145,7 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 			   const float *w_ih, const float *w_hh,
 			   const float *b_ih, const float *b_hh,
 			   float *gates, float *ghn, float *h, float *gh_step, const float *zeros,
-			   float *pack)
+			   float *pack, const int32_t *rows)
 {
 	const int	G = 3 * H;
 	const int	packed = pack != NULL && B >= 2;
@@ -158,24 +158,30 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 
 	for (int t = 0; t < T; t++)
 	{
+		const int	Bt = rows != NULL ? rows[t] : B;
 		float	   *g = gates + (int64_t) t * B * G;
 		float	   *ht = h + (int64_t) t * B * H;
 		float	   *gn = ghn + (int64_t) t * B * H;
 		const float *hp = t > 0 ? h + (int64_t) (t - 1) * B * H : NULL;
 
+		/* finished sequences: state 0 (read by the layers above, never used) */
+		if (Bt < B)
+			memset(ht + (int64_t) Bt * H, 0, sizeof(float) * (B - Bt) * H);
+		if (Bt <= 0)
+			continue;
 		if (hp != NULL && packed)
 		{
-			ss_packed_gemm(B, G, H, hp, H, pack, 0.0f, gh_step, G);
-			ss_blas_count_flops(2.0 * B * G * H);
+			ss_packed_gemm(Bt, G, H, hp, H, pack, 0.0f, gh_step, G);
+			ss_blas_count_flops(2.0 * Bt * G * H);
 		}
 		else if (hp != NULL)
-			ss_dense_forward(B, H, G, hp, w_hh, b_hh, gh_step, NULL);
+			ss_matmul_wt(Bt, H, G, hp, H, w_hh, b_hh, 0.0f, gh_step, G, NULL);
 		else
 		{
-			for (int b = 0; b < B; b++)
+			for (int b = 0; b < Bt; b++)
 				memcpy(gh_step + (int64_t) b * G, b_hh, sizeof(float) * G);
 		}
-		for (int b = 0; b < B; b++)
+		for (int b = 0; b < Bt; b++)
 			ss_vec_gru_gates(g + (int64_t) b * G, gh_step + (int64_t) b * G,
 							 hp != NULL ? hp + (int64_t) b * H : zeros, gn + (int64_t) b * H,
 							 ht + (int64_t) b * H, H);
@@ -188,7 +194,7 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 				const float *gates, const float *ghn, const float *h,
 				float *dh, float *dgi, float *dgh, float *dx,
 				float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
-				const float *zeros, float *sink, float *pack)
+				const float *zeros, float *sink, float *pack, const int32_t *rows)
 {
 	const int	G = 3 * H;
 	const int	packed = pack != NULL && B >= 2;
@@ -198,6 +204,7 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 
 	for (int t = T - 1; t >= 0; t--)
 	{
+		const int	Bt = rows != NULL ? rows[t] : B;
 		const float *g = gates + (int64_t) t * B * G;
 		const float *gn = ghn + (int64_t) t * B * H;
 		const float *hp = t > 0 ? h + (int64_t) (t - 1) * B * H : NULL;
@@ -206,20 +213,26 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 		float	   *dgit = dgi + (int64_t) t * B * G;
 		float	   *dght = dgh + (int64_t) t * B * G;
 
-		for (int b = 0; b < B; b++)
+		/* finished sequences: no gradient (the weight products below read every row) */
+		if (Bt < B)
+		{
+			memset(dgit + (int64_t) Bt * G, 0, sizeof(float) * (B - Bt) * G);
+			memset(dght + (int64_t) Bt * G, 0, sizeof(float) * (B - Bt) * G);
+		}
+		for (int b = 0; b < Bt; b++)
 			ss_vec_gru_gates_backward(g + (int64_t) b * G, gn + (int64_t) b * H,
 									  hp != NULL ? hp + (int64_t) b * H : zeros,
 									  dht + (int64_t) b * H, dgit + (int64_t) b * G,
 									  dght + (int64_t) b * G,
 									  dhp != NULL ? dhp + (int64_t) b * H : sink, H);
 		/* recurrent part: dh_{t-1} += dgh_t W_hh */
-		if (dhp != NULL && packed)
+		if (dhp != NULL && Bt > 0 && packed)
 		{
-			ss_packed_gemm(B, H, G, dght, G, pack, 1.0f, dhp, H);
-			ss_blas_count_flops(2.0 * B * G * H);
+			ss_packed_gemm(Bt, H, G, dght, G, pack, 1.0f, dhp, H);
+			ss_blas_count_flops(2.0 * Bt * G * H);
 		}
-		else if (dhp != NULL)
-			ss_sgemm(0, 0, B, H, G, 1.0f, dght, G, w_hh, H, 1.0f, dhp, H);
+		else if (dhp != NULL && Bt > 0)
+			ss_matmul_w(Bt, G, H, dght, G, w_hh, 1.0f, dhp, H, NULL);
 	}
 	/* weight gradients of all steps at once */
 	if (T > 1)

@@ -81,27 +81,30 @@ void		ss_dropout_apply(float *x, const float *mask, int64_t n);
  * backward pass; h[TB x H] receives the hidden states.  gh_step[B x 3H] is
  * scratch; zeros[H] must hold zeros (the state before the first step).
  * pack (NULL, or ss_pack_scratch_floats of the larger of D x 3H and
- * H x 3H) holds the packed weights.  Allocates nothing (it may run on a
- * worker thread).
+ * H x 3H) holds the packed weights.  rows (NULL: all B at every step)
+ * gives rows[t], the sequences 0 .. rows[t] - 1 still going at step t
+ * (non-increasing in t); the others get h = 0 and are skipped.  Allocates
+ * nothing (it may run on a worker thread).
  */
 void		ss_gru_forward(int T, int B, int D, int H, const float *x,
 						   const float *w_ih, const float *w_hh,
 						   const float *b_ih, const float *b_hh,
 						   float *gates, float *ghn, float *h, float *gh_step,
-						   const float *zeros, float *pack);
+						   const float *zeros, float *pack, const int32_t *rows);
 
 /*
  * dh[TB x H] holds dLoss/dh from above on entry and is consumed (the
  * recurrent gradient is added into it as the loop walks back in time).
  * dgi, dgh [TB x 3H] are scratch.  dx[TB x D] is overwritten (may be NULL).
- * zeros[H] holds zeros, sink[H] is scratch, pack as for the forward pass.
+ * zeros[H] holds zeros, sink[H] is scratch, pack and rows as for the
+ * forward pass (finished sequences get dgi = dgh = 0).
  */
 void		ss_gru_backward(int T, int B, int D, int H, const float *x,
 							const float *w_ih, const float *w_hh,
 							const float *gates, const float *ghn, const float *h,
 							float *dh, float *dgi, float *dgh, float *dx,
 							float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
-							const float *zeros, float *sink, float *pack);
+							const float *zeros, float *sink, float *pack, const int32_t *rows);
 
 /* ---------------------------------------------------------------- attention */
 

@@ -154,6 +154,7 @@ ss_batch_new(const ss_dims *d, int max_B, int max_T)
 	int64_t		TB = (int64_t) max_B * max_T;
 
 	b->lengths = SS_NEW_ARRAY(int32_t, max_B);
+	b->origin = SS_NEW_ARRAY(int32_t, max_B);
 	b->cat = SS_NEW_ARRAY(int32_t, TB);
 	b->feat = SS_NEW_ARRAY(int32_t, TB * (d->n_features > 0 ? d->n_features : 1));
 	b->num = SS_NEW_ARRAY(float, TB * (d->n_numeric > 0 ? d->n_numeric : 1));
@@ -167,6 +168,7 @@ ss_batch_free(ss_batch *b)
 	if (b == NULL)
 		return;
 	ss_free(b->lengths);
+	ss_free(b->origin);
 	ss_free(b->cat);
 	ss_free(b->feat);
 	ss_free(b->num);
@@ -185,7 +187,7 @@ enum
 	WS_GATES = WS_LIN_MASK + SS_MAX_LAYERS,
 	WS_GHN = WS_GATES + SS_MAX_LAYERS,
 	WS_H = WS_GHN + SS_MAX_LAYERS,
-	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK,
+	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK, WS_ROWS_AT,
 	WS_N_BUFFERS
 };
 
@@ -311,6 +313,7 @@ ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 	}
 	WSF(WS_GH_STEP, B * 3 * H);
 	WS_PACKF(ws, d);
+	ws_get(ws, WS_ROWS_AT, sizeof(int32_t) * (T + 1));
 	zeros_of(ws, (int) H);
 	WSF(WS_SINK, H);
 	ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
@@ -339,6 +342,31 @@ ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 		WSF(WS_DGI, TB * 3 * H);
 		WSF(WS_DGH, TB * 3 * H);
 	}
+}
+
+/*
+ * rows_at[t] = sequences still going at step t when the batch is longest
+ * first (see ss_batch), else B; in the workspace, for forward and backward.
+ */
+static const int32_t *
+rows_at_of(ss_workspace *ws, const ss_batch *batch)
+{
+	const int	B = batch->B,
+				T = batch->T;
+	int32_t    *rows = (int32_t *) ws_get(ws, WS_ROWS_AT, sizeof(int32_t) * (T + 1));
+	int			sorted = 1,
+				b = B;
+
+	for (int i = 1; i < B && sorted; i++)
+		sorted = batch->lengths[i] <= batch->lengths[i - 1];
+	for (int t = 0; t < T; t++)
+	{
+		if (sorted)
+			while (b > 0 && batch->lengths[b - 1] <= t)
+				b--;
+		rows[t] = b;
+	}
+	return rows;
 }
 
 static void
@@ -382,6 +410,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 	int32_t    *qt,
 			   *qb,
 			   *qrow;
+	const int32_t *rows_at;
 	int64_t    *e_off,
 			   *a_off,
 				n_e;
@@ -418,6 +447,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 	}
 
 	/* GRU stack */
+	rows_at = rows_at_of(ws, batch);
 	input = x0;
 	for (int l = 0; l < d->layers; l++)
 	{
@@ -436,7 +466,8 @@ ss_model_forward(const ss_dims *d, const float *params,
 		}
 		ss_gru_forward(T, B, in, H, input, p.w_ih[l], p.w_hh[l], p.b_ih[l], p.b_hh[l],
 					   WSF(WS_GATES + l, TB * 3 * H), WSF(WS_GHN + l, TB * H), h,
-					   WSF(WS_GH_STEP, (int64_t) B * 3 * H), zeros_of(ws, H), WS_PACKF(ws, d));
+					   WSF(WS_GH_STEP, (int64_t) B * 3 * H), zeros_of(ws, H), WS_PACKF(ws, d),
+					   rows_at);
 		input = h;
 	}
 	top = input;
@@ -600,7 +631,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 						(float *) ws->buf[WS_H + l], dh,
 						WSF(WS_DGI, TB * 3 * H), WSF(WS_DGH, TB * 3 * H), dx,
 						g.w_ih[l], g.w_hh[l], g.b_ih[l], g.b_hh[l],
-						zeros_of(ws, H), WSF(WS_SINK, H), WS_PACKF(ws, d));
+						zeros_of(ws, H), WSF(WS_SINK, H), WS_PACKF(ws, d),
+						(const int32_t *) ws->buf[WS_ROWS_AT]);
 		if (l > 0)
 		{
 			if (train)

@@ -73,12 +73,17 @@ void		ss_params_init(const ss_dims *d, float *base, ss_rng *rng);
  * A padded batch, time-major (row p = t * B + b): B sequences of
  * lengths[b] <= T events; positions past a sequence's end hold id 0.
  * target[p] >= 0 marks a position whose next category is a training target.
+ * When lengths never increase with b (longest first, as ss_fill_batch
+ * places them), the recurrent steps run only on the sequences still going:
+ * rows_at(t) = #{b : lengths[b] > t}; otherwise every step runs all B rows.
+ * origin[b] is free for the filler to say where sequence b came from.
  */
 typedef struct ss_batch
 {
 	int			B,
 				T;
 	int32_t    *lengths;		/* B */
+	int32_t    *origin;			/* B, see above */
 	int32_t    *cat;			/* TB: category embedding ids */
 	int32_t    *feat;			/* TB x F: feature embedding ids */
 	float	   *num;			/* TB x N */

@@ -129,9 +129,21 @@ ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 	int			T = 0;
 	int64_t		targets = 0;
 
+	/* longest first, ties in the given order (insertion sort of origin) */
 	for (int b = 0; b < n; b++)
-		if (w[b].end - w[b].start > T)
-			T = (int) (w[b].end - w[b].start);
+	{
+		int64_t		len = w[b].end - w[b].start;
+		int			i = b;
+
+		while (i > 0 && w[batch->origin[i - 1]].end - w[batch->origin[i - 1]].start < len)
+		{
+			batch->origin[i] = batch->origin[i - 1];
+			i--;
+		}
+		batch->origin[i] = b;
+		if (len > T)
+			T = (int) len;
+	}
 	batch->B = n;
 	batch->T = T;
 	memset(batch->cat, 0, sizeof(int32_t) * T * n);
@@ -141,13 +153,14 @@ ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 		batch->target[i] = -1;
 	for (int b = 0; b < n; b++)
 	{
-		int			len = (int) (w[b].end - w[b].start);
-		int64_t		own = first_owned(&w[b]);
+		const ss_window *wb = &w[batch->origin[b]];
+		int			len = (int) (wb->end - wb->start);
+		int64_t		own = first_owned(wb);
 
 		batch->lengths[b] = len;
 		for (int t = 0; t < len; t++)
 		{
-			int64_t		row = w[b].start + t;
+			int64_t		row = wb->start + t;
 			int64_t		p = (int64_t) t * n + b;
 
 			batch->cat[p] = data->cat_in[row];

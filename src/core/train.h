@@ -140,7 +140,10 @@ void		ss_predict_batch(const ss_dims *d, const float *params,
 /*
  * Fills batch (time-major) with the given windows of data: input rows
  * [start, end), targets of rows >= max(first_target, start + 1) (or none
- * when with_targets is 0).  Returns the number of targets.
+ * when with_targets is 0).  Sequences are placed longest first (ties in
+ * the given order), so that the model skips the padding of finished ones
+ * (see ss_batch); batch->origin[b] is the index in w of sequence b.
+ * Returns the number of targets.
  */
 int64_t		ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 						  int with_targets, ss_batch *batch);

@@ -216,6 +216,7 @@ typedef struct
 			   *zeros,
 			   *r,
 			   *pack;
+	const int32_t *rows;
 } gru_ctx;
 
 static double
@@ -224,7 +225,7 @@ gru_loss(void *p)
 	gru_ctx    *c = p;
 
 	ss_gru_forward(c->T, c->B, c->D, c->H, c->x, c->w_ih, c->w_hh, c->b_ih, c->b_hh,
-				   c->gates, c->ghn, c->h, c->step, c->zeros, c->pack);
+				   c->gates, c->ghn, c->h, c->step, c->zeros, c->pack, c->rows);
 	return dot(c->h, c->r, (int64_t) c->T * c->B * c->H);
 }
 
@@ -244,9 +245,11 @@ max_rel_diff(const float *a, const float *b, int64_t n)
 }
 
 /*
- * GRU backward against finite differences through OpenBLAS (pack = NULL)
- * and through the packed kernel; the two paths must also agree with each
- * other to float rounding, output and every gradient.
+ * GRU backward against finite differences through OpenBLAS (pack = NULL),
+ * through the packed kernel, and with finished sequences skipped (rows);
+ * the first two must also agree with each other to float rounding, output
+ * and every gradient, and the third give the same states where sequences
+ * are still going and zeros elsewhere.
  */
 static void
 test_gru(void)
@@ -259,7 +262,9 @@ test_gru(void)
 	float	   *pack = SS_NEW_ARRAY(float, pa > pb ? pa : pb);
 	float	   *h_ref = NULL,
 			   *g_ref[5] = {NULL};
-	double		agree = 0.0;
+	double		agree = 0.0,
+				ragged = 0.0;
+	static const int32_t rows[5] = {3, 3, 2, 2, 1};
 
 	c.x = randn(TB * c.D, 1);
 	c.w_ih = randn(G * c.D, 0.5f);
@@ -272,9 +277,10 @@ test_gru(void)
 	c.step = SS_NEW_ARRAY(float, c.B * G);
 	c.zeros = SS_NEW_ARRAY(float, c.H);
 	c.r = randn(TB * c.H, 1);
-	for (int packed = 0; packed <= 1; packed++)
+	for (int run = 0; run <= 2; run++)
 	{
-		const char *how = packed ? "packed" : "OpenBLAS";
+		const int	packed = run >= 1;
+		const char *how = run == 2 ? "packed, finished sequences skipped" : packed ? "packed" : "OpenBLAS";
 		float	   *dh = SS_NEW_ARRAY(float, TB * c.H),
 				   *dgi = SS_NEW_ARRAY(float, TB * G),
 				   *dgh = SS_NEW_ARRAY(float, TB * G),
@@ -287,11 +293,23 @@ test_gru(void)
 		int64_t		sizes[5] = {TB * c.D, G * c.D, G * c.H, G, G};
 
 		c.pack = packed ? pack : NULL;
+		c.rows = run == 2 ? rows : NULL;
 		gru_loss(&c);
 		memcpy(dh, c.r, sizeof(float) * TB * c.H);
 		ss_gru_backward(c.T, c.B, c.D, c.H, c.x, c.w_ih, c.w_hh, c.gates, c.ghn, c.h, dh, dgi, dgh,
-						dx, dw_ih, dw_hh, db_ih, db_hh, c.zeros, SS_NEW_ARRAY(float, c.H), c.pack);
-		if (!packed)
+						dx, dw_ih, dw_hh, db_ih, db_hh, c.zeros, SS_NEW_ARRAY(float, c.H), c.pack, c.rows);
+		if (run == 2)
+		{
+			for (int t = 0; t < c.T; t++)
+				for (int b = 0; b < c.B; b++)
+					for (int j = 0; j < c.H; j++)
+					{
+						int64_t		p = ((int64_t) t * c.B + b) * c.H + j;
+
+						ragged = fmax(ragged, fabs(c.h[p] - (b < rows[t] ? h_ref[p] : 0.0f)));
+					}
+		}
+		else if (!packed)
 		{
 			h_ref = SS_NEW_ARRAY(float, TB * c.H);
 			memcpy(h_ref, c.h, sizeof(float) * TB * c.H);
@@ -311,6 +329,7 @@ test_gru(void)
 		CHECK(gradcheck("gru.b_hh", c.b_hh, db_hh, G, gru_loss, &c, 1e-2, 60, 1e-3) < TOL, "GRU backward (%s): db_hh", how);
 	}
 	CHECK(agree < 1e-5, "GRU packed = OpenBLAS: states and every gradient (max relative difference %.2g)", agree);
+	CHECK(ragged < 1e-5, "GRU with finished sequences skipped: same states while going, zeros after (max difference %.2g)", ragged);
 }
 
 /* ---------------------------------------------------------------- attention */

@@ -234,8 +234,9 @@ test_training(void)
 			s1 += probs[8 + j];
 		}
 		CHECK(fabs(s0 - 1) < 1e-5 && fabs(s1 - 1) < 1e-5, "predicted probabilities sum to 1");
-		CHECK(ss_rank_of(probs, 8, data->target[w[0].end]) == 1 &&
-			  ss_rank_of(probs + 8, 8, data->target[w[1].end]) == 1,
+		/* rows of the batch are longest first: origin says which window each is */
+		CHECK(ss_rank_of(probs, 8, data->target[w[b->origin[0]].end]) == 1 &&
+			  ss_rank_of(probs + 8, 8, data->target[w[b->origin[1]].end]) == 1,
 			  "the next category of a held-out client is ranked first");
 		ss_batch_free(b);
 		ss_workspace_free(ws);
