@@ -22,6 +22,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# every object depends on every header (a struct change must rebuild all)
+$(OBJS): $(wildcard src/core/*.h src/pg/*.h)
+
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	( echo "-- seqsales $(EXTVERSION) install script (generated from src/sql/*.sql by make)"; \
 	  printf '%s\n' '\echo Use "CREATE EXTENSION seqsales" to load this file. \quit'; \
