@@ -12,7 +12,7 @@ SQL_PARTS = src/sql/catalog.sql src/sql/functions.sql src/sql/demo_data.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
 # OpenBLAS is opened with dlopen() in the backend (see src/core/blas.h)
-SHLIB_LINK = -ldl -lm -lpthread
+SHLIB_LINK = -ldl -lm -lpthread -lz
 PG_CFLAGS = -O3 -fno-trapping-math -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
 
 REGRESS = setup train predict errors catalog
@@ -39,7 +39,7 @@ tests/unit/test_core: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/uni
 .PHONY: unit
 
 bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
-	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/core_bench.c $(CORE_SRCS) -ldl -lm -lpthread
+	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/core_bench.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
 bench/sgemm_peak: bench/sgemm_peak.c src/core/blas.c src/core/blas.h
 	$(CC) -O2 -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/sgemm_peak.c src/core/blas.c -ldl

@@ -68,7 +68,7 @@ if want train; then
                         'speed', 'gru4rec', '$opts', 'line')")"
                 ours="$(q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log
                                WHERE model_id = $id ORDER BY epoch DESC LIMIT 1")"
-                ref=null ratio=null
+                ref=null ratio=null ref_batch=null
                 if [ "$REFERENCE" = 1 ]; then
                     tmp="$(mktemp -d)"
                     (cd "$tmp" && /usr/bin/python3 "$TORCH_REF/run.py" --data "$csv" --model gru --seed 1 \
@@ -78,10 +78,21 @@ if want train; then
                         # the reference is Python anyway: read its JSON with it
                         ref="$(/usr/bin/python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["folds"][0]["training"]["history"][-1]["targets_per_s"]))' "$tmp/ref.json")"
                         ratio="$(q -c "SELECT round($ours::numeric / $ref, 2)")"
+                        ref_batch="$(/usr/bin/python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["speed"]["throughput_batch512_clients_per_s"]))' "$tmp/ref.json")"
                     fi
                     rm -rf "$tmp"
                 fi
                 emit "{\"measure\": \"training\", \"data\": \"$name\", \"hidden\": $hidden, \"threads\": $threads, \"seqsales_positions_per_second\": $ours, \"reference_positions_per_second\": $ref, \"ratio\": $ratio}"
+                if [ "$threads" = 1 ]; then
+                    # batch scoring of every client of the data set with this model, against the
+                    # reference's batch-512 forward + top-k over pre-collated windows (its run above)
+                    ms="$(q -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+                    n_clients="$(q -c "SELECT count(DISTINCT client_id) FROM bench_train")"
+                    mine="$(q -c "SELECT round($n_clients / ($ms / 1000.0))")"
+                    bratio=null
+                    [ "$ref_batch" != null ] && bratio="$(q -c "SELECT round($mine::numeric / $ref_batch, 2)")"
+                    emit "{\"measure\": \"batch_scoring_vs_reference\", \"data\": \"$name\", \"hidden\": $hidden, \"clients\": $n_clients, \"predict_all_clients_per_second\": $mine, \"reference_batch512_clients_per_second\": $ref_batch, \"ratio\": $bratio}"
+                fi
             done
         done
     done
@@ -138,7 +149,10 @@ if want decode; then
     times="$(q -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" \
                  -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | paste -sd ' ')"
     first="${times%% *}" second="${times##* }"
-    emit "{\"measure\": \"first_call\", \"model_mb\": $mb, \"first_call_ms\": $first, \"warm_call_ms\": $second}"
+    # the model load alone (catalog row, detoasting, checksum, decoding, vocabularies), as the backend reports it
+    load="$(q -c "SET client_min_messages = debug1" -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" 2>&1 >/dev/null \
+            | sed -n 's/.*loaded into the backend cache in \([0-9.]*\) ms.*/\1/p' | head -1)"
+    emit "{\"measure\": \"first_call\", \"model_mb\": $mb, \"first_call_ms\": $first, \"model_load_ms\": ${load:-null}, \"warm_call_ms\": $second}"
 fi
 
 # ------------------------------------------------------------------ scaling

@@ -17,6 +17,7 @@ ensure_deps() {
     [ -x "$PG_BIN/postgres" ] || need+=(postgresql-15)
     [ -f /usr/include/postgresql/15/server/postgres.h ] || need+=(postgresql-server-dev-15)
     ls /usr/lib/x86_64-linux-gnu/libopenblas.so.0 /usr/lib/*/libopenblas.so.0 >/dev/null 2>&1 || need+=(libopenblas-dev)
+    [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
     command -v gcc >/dev/null || need+=(gcc)
     command -v make >/dev/null || need+=(make)
     command -v runuser >/dev/null || need+=(util-linux)

@@ -52,8 +52,13 @@ ss_blas_load(void)
 	if (p_sgemm != NULL)
 		return NULL;
 	setenv("OPENBLAS_NUM_THREADS", "1", 0);
+	/*
+	 * RTLD_LAZY: binding all of OpenBLAS's symbols up front (RTLD_NOW) took
+	 * about 10 ms of a backend's first prediction; the few functions used
+	 * are looked up below anyway.
+	 */
 	for (int i = 0; library_names[i] != NULL && handle == NULL; i++)
-		handle = dlopen(library_names[i], RTLD_NOW | RTLD_LOCAL);
+		handle = dlopen(library_names[i], RTLD_LAZY | RTLD_LOCAL);
 	if (handle == NULL)
 		return "could not load libopenblas.so.0";
 	p_set_threads = (set_threads_fn) dlsym(handle, "openblas_set_num_threads");

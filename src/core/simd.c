@@ -50,6 +50,24 @@ ss_vec_dot(const float *restrict a, const float *restrict b, int n)
 	return sum;
 }
 
+SS_MULTIVERSION int
+ss_vec_all_finite(const float *restrict x, size_t n)
+{
+	/* x - x is 0 for a finite x and NaN for an infinity or a NaN */
+	float		acc[LANES] = {0};
+	float		sum = 0.0f;
+	size_t		j = 0;
+
+	for (; j + LANES <= n; j += LANES)
+		for (size_t l = 0; l < LANES; l++)
+			acc[l] += x[j + l] - x[j + l];
+	for (; j < n; j++)
+		sum += x[j] - x[j];
+	for (int l = 0; l < LANES; l++)
+		sum += acc[l];
+	return sum == 0.0f;
+}
+
 SS_MULTIVERSION void
 ss_vec_axpy(float alpha, const float *restrict x, float *restrict y, int n)
 {

@@ -8,6 +8,8 @@
 #ifndef SS_SIMD_H
 #define SS_SIMD_H
 
+#include <stddef.h>
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SS_MULTIVERSION __attribute__((target_clones("default", "arch=x86-64-v3")))
 #else
@@ -56,6 +58,9 @@ float		ss_vec_tanh_sum_dot(const float *restrict a, const float *restrict b,
 
 /* sum_j a[j] * b[j] */
 float		ss_vec_dot(const float *restrict a, const float *restrict b, int n);
+
+/* 1 if no x[j] is an infinity or a NaN */
+int			ss_vec_all_finite(const float *restrict x, size_t n);
 
 /* y[j] += alpha * x[j] */
 void		ss_vec_axpy(float alpha, const float *restrict x, float *restrict y, int n);

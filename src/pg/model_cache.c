@@ -255,6 +255,9 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 	INSTR_TIME_SET_CURRENT(t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
 	m->decode_ms = INSTR_TIME_GET_MILLISEC(t1);
+	ereport(DEBUG1,
+			(errmsg("seqsales: model %lld loaded into the backend cache in %.1f ms",
+					(long long) id, m->decode_ms)));
 	return m;
 }
 

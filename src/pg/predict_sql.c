@@ -342,9 +342,26 @@ score_batch(CachedModel *m, ScoreBatch *sb, ss_batch *batch, ss_workspace *ws, f
 				B = sb->n;
 	int			T = 0;
 	int		   *top = palloc(sizeof(int) * k);
+	int		   *row_of = palloc(sizeof(int) * B);
 
+	/*
+	 * Longest history first (insertion sort, ties in scan order): the
+	 * recurrent steps then run only on the histories still going.
+	 */
+	for (int i = 0; i < B; i++)
+	{
+		int			b = i;
+
+		while (b > 0 && sb->len[batch->origin[b - 1]] < sb->len[i])
+		{
+			batch->origin[b] = batch->origin[b - 1];
+			b--;
+		}
+		batch->origin[b] = i;
+		T = Max(T, sb->len[i]);
+	}
 	for (int b = 0; b < B; b++)
-		T = Max(T, sb->len[b]);
+		row_of[batch->origin[b]] = b;
 	batch->B = B;
 	batch->T = T;
 	memset(batch->cat, 0, sizeof(int32) * T * B);
@@ -352,11 +369,13 @@ score_batch(CachedModel *m, ScoreBatch *sb, ss_batch *batch, ss_workspace *ws, f
 	memset(batch->num, 0, sizeof(float) * T * B * N);
 	for (int b = 0; b < B; b++)
 	{
-		batch->lengths[b] = sb->len[b];
-		for (int t = 0; t < sb->len[b]; t++)
+		int			i = batch->origin[b];
+
+		batch->lengths[b] = sb->len[i];
+		for (int t = 0; t < sb->len[i]; t++)
 		{
 			int64		p = (int64) t * B + b,
-						q = (int64) b * L + t;
+						q = (int64) i * L + t;
 
 			batch->cat[p] = sb->cat[q];
 			memcpy(batch->feat + p * F, sb->feat + q * F, sizeof(int32) * F);
@@ -368,22 +387,26 @@ score_batch(CachedModel *m, ScoreBatch *sb, ss_batch *batch, ss_workspace *ws, f
 	core_use_context(core_cxt);
 	ss_predict_batch(&m->dims, m->params, batch, ws, probs);
 	core_use_context(NULL);
-	for (int b = 0; b < B; b++)
+	for (int c = 0; c < B; c++)
 	{
-		top_k(probs + (int64) b * C, C, k, top);
+		const float *pc = probs + (int64) row_of[c] * C;	/* clients in scan order */
+
+		top_k(pc, C, k, top);
 		for (int i = 0; i < k; i++)
 		{
 			Datum		values[4];
 			bool		nulls[4] = {false, false, false, false};
 
-			values[0] = CStringGetTextDatum(sb->ids[b]);
+			values[0] = CStringGetTextDatum(sb->ids[c]);
 			values[1] = Int32GetDatum(i + 1);
 			values[2] = CStringGetTextDatum(m->classes[top[i]]);
-			values[3] = Float8GetDatum(probs[(int64) b * C + top[i]]);
+			values[3] = Float8GetDatum(pc[top[i]]);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
 	sb->n = 0;
+	pfree(row_of);
+	pfree(top);
 }
 
 Datum

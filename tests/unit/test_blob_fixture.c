@@ -85,6 +85,26 @@ test_blob(void)
 				ok = 0;
 		CHECK(ok, "blob decoder rejects random bytes behind a valid magic");
 	}
+	{
+		/* a well-formed blob (valid checksum) carrying a NaN or an infinity, anywhere */
+		int64_t		n = ss_param_count(&d);
+		int			ok = 1;
+		const float bad[2] = {NAN, -INFINITY};
+
+		for (int b = 0; b < 2; b++)
+			for (int64_t at = 0; at < n; at += n / 7 + 1)
+			{
+				float		saved = params[at];
+
+				params[at] = bad[b];
+				ss_blob_encode(&d, params, blob);
+				err = ss_blob_decode(blob, len, &back, &decoded);
+				if (err == NULL || decoded != NULL)
+					ok = 0;
+				params[at] = saved;
+			}
+		CHECK(ok, "blob decoder rejects non-finite weights behind a valid checksum");
+	}
 	ss_free(blob);
 	ss_free(params);
 }
