@@ -372,10 +372,7 @@ rows_at_of(ss_workspace *ws, const ss_batch *batch)
 static void
 draw_mask(float *mask, int64_t n, float p, ss_rng *rng)
 {
-	float		keep = 1.0f / (1.0f - p);
-
-	for (int64_t i = 0; i < n; i++)
-		mask[i] = ss_rng_uniform(rng) < p ? 0.0f : keep;
+	ss_rng_dropout_mask(rng, mask, n, p, 1.0f / (1.0f - p));
 }
 
 /* ---------------------------------------------------------------- forward */

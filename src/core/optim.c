@@ -33,48 +33,81 @@ ss_adam_free(ss_adam *opt)
 	ss_free(opt);
 }
 
-SS_MULTIVERSION void
-ss_adam_step(ss_adam *opt, float *params, const float *grads)
+void
+ss_adam_begin(ss_adam *opt)
 {
 	double		bc1,
 				bc2;
-	float		step_size,
-				inv_sqrt_bc2;
-	const float b1 = opt->beta1,
-				b2 = opt->beta2;
 
 	opt->step++;
-	bc1 = 1.0 - pow(b1, (double) opt->step);
-	bc2 = 1.0 - pow(b2, (double) opt->step);
-	step_size = (float) (opt->lr / bc1);
-	inv_sqrt_bc2 = (float) (1.0 / sqrt(bc2));
-	for (int64_t i = 0; i < opt->n; i++)
+	bc1 = 1.0 - pow(opt->beta1, (double) opt->step);
+	bc2 = 1.0 - pow(opt->beta2, (double) opt->step);
+	opt->step_size = (float) (opt->lr / bc1);
+	opt->inv_sqrt_bc2 = (float) (1.0 / sqrt(bc2));
+}
+
+SS_MULTIVERSION void
+ss_adam_apply(const ss_adam *opt, float *restrict params, const float *restrict grads,
+			  int64_t lo, int64_t hi)
+{
+	const float b1 = opt->beta1,
+				b2 = opt->beta2,
+				eps = opt->eps,
+				step_size = opt->step_size,
+				inv_sqrt_bc2 = opt->inv_sqrt_bc2;
+	float	   *restrict m = opt->m;
+	float	   *restrict v = opt->v;
+
+	/* restrict pointers and size_t indices: one vectorised loop */
+	for (size_t i = (size_t) lo; i < (size_t) hi; i++)
 	{
 		float		g = grads[i];
-		float		m = opt->m[i] = b1 * opt->m[i] + (1.0f - b1) * g;
-		float		v = opt->v[i] = b2 * opt->v[i] + (1.0f - b2) * g * g;
+		float		mi = m[i] = b1 * m[i] + (1.0f - b1) * g;
+		float		vi = v[i] = b2 * v[i] + (1.0f - b2) * g * g;
 
-		params[i] -= step_size * m / (sqrtf(v) * inv_sqrt_bc2 + opt->eps);
+		params[i] -= step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
 	}
+}
+
+void
+ss_adam_step(ss_adam *opt, float *params, const float *grads)
+{
+	ss_adam_begin(opt);
+	ss_adam_apply(opt, params, grads, 0, opt->n);
+}
+
+SS_MULTIVERSION double
+ss_sum_squares(const float *restrict grads, int64_t n)
+{
+	double		acc[8] = {0},
+				sum = 0.0;
+	size_t		i = 0;
+
+	/* eight partial sums in double: vectorises without reassociating */
+	for (; i + 8 <= (size_t) n; i += 8)
+		for (size_t l = 0; l < 8; l++)
+			acc[l] += (double) grads[i + l] * grads[i + l];
+	for (; i < (size_t) n; i++)
+		sum += (double) grads[i] * grads[i];
+	for (int l = 0; l < 8; l++)
+		sum += acc[l];
+	return sum;
+}
+
+SS_MULTIVERSION void
+ss_scale(float *restrict grads, int64_t n, float c)
+{
+	for (size_t j = 0; j < (size_t) n; j++)
+		grads[j] *= c;
 }
 
 double
 ss_clip_grad_norm(float *grads, int64_t n, double max_norm)
 {
-	double		sum = 0.0,
-				norm,
-				coef;
+	double		norm = sqrt(ss_sum_squares(grads, n)),
+				coef = max_norm / (norm + 1e-6);
 
-	for (int64_t i = 0; i < n; i++)
-		sum += (double) grads[i] * grads[i];
-	norm = sqrt(sum);
-	coef = max_norm / (norm + 1e-6);
 	if (coef < 1.0)
-	{
-		float		c = (float) coef;
-
-		for (int64_t i = 0; i < n; i++)
-			grads[i] *= c;
-	}
+		ss_scale(grads, n, (float) coef);
 	return norm;
 }

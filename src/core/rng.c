@@ -27,8 +27,8 @@ ss_rng_seed(ss_rng *rng, uint64_t seed)
 	}
 }
 
-uint64_t
-ss_rng_next(ss_rng *rng)
+static inline uint64_t
+next(ss_rng *rng)
 {
 	uint64_t   *s = rng->s;
 	uint64_t	result = rotl(s[1] * 5, 7) * 9;
@@ -43,10 +43,33 @@ ss_rng_next(ss_rng *rng)
 	return result;
 }
 
+uint64_t
+ss_rng_next(ss_rng *rng)
+{
+	return next(rng);
+}
+
+void
+ss_rng_dropout_mask(ss_rng *rng, float *mask, int64_t n, float p, float keep)
+{
+	const float scale = 1.0f / 16777216.0f;	/* 2^-24 */
+	int64_t		i = 0;
+
+	for (; i + 1 < n; i += 2)
+	{
+		uint64_t	x = next(rng);
+
+		mask[i] = (float) (x >> 40) * scale < p ? 0.0f : keep;
+		mask[i + 1] = (float) ((x >> 8) & 0xffffff) * scale < p ? 0.0f : keep;
+	}
+	if (i < n)
+		mask[i] = (float) (next(rng) >> 40) * scale < p ? 0.0f : keep;
+}
+
 double
 ss_rng_uniform(ss_rng *rng)
 {
-	return (double) (ss_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
+	return (double) (next(rng) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 float
@@ -65,5 +88,5 @@ uint64_t
 ss_rng_below(ss_rng *rng, uint64_t n)
 {
 	/* Lemire's multiply-shift; the tiny bias is irrelevant here */
-	return (uint64_t) (((__uint128_t) ss_rng_next(rng) * n) >> 64);
+	return (uint64_t) (((__uint128_t) next(rng) * n) >> 64);
 }

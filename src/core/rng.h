@@ -19,4 +19,10 @@ double		ss_rng_uniform(ss_rng *rng);		/* [0, 1) */
 float		ss_rng_normal(ss_rng *rng);		/* N(0, 1) */
 uint64_t	ss_rng_below(ss_rng *rng, uint64_t n);	/* [0, n), n > 0 */
 
+/*
+ * Dropout mask: mask[i] = 0 with probability p, else keep; two 24-bit
+ * uniforms from each 64-bit draw (the generator inlined in the loop).
+ */
+void		ss_rng_dropout_mask(ss_rng *rng, float *mask, int64_t n, float p, float keep);
+
 #endif

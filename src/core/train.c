@@ -13,6 +13,7 @@
 #include "blas.h"
 #include "layers.h"
 #include "optim.h"
+#include "simd.h"
 #include "ss_alloc.h"
 
 #define VALIDATION_BATCH 64
@@ -118,6 +119,13 @@ static inline int64_t
 first_owned(const ss_window *w)
 {
 	return w->first_target > w->start + 1 ? w->first_target : w->start + 1;
+}
+
+/* a window's share of a step's work: its positions plus its targets */
+static inline int64_t
+window_work(const ss_window *w)
+{
+	return (w->end - w->start) + (w->end - first_owned(w) + 1);
 }
 
 int64_t
@@ -326,39 +334,147 @@ worker_step(step_worker *w)
 	ss_model_backward(w->d, w->params, w->batch, logits, w->ws, w->grads);
 }
 
+/* ---------------------------------------------------------------- threads */
+
+typedef struct thread_job
+{
+	void		(*fn) (void *);
+	void	   *arg;
+} thread_job;
+
 static void *
-worker_main(void *arg)
+thread_main(void *arg)
+{
+	thread_job *job = arg;
+
+	job->fn(job->arg);
+	return NULL;
+}
+
+/*
+ * Runs fn(base + k * stride) for k = 0 .. n - 1: k = 0 on the calling
+ * thread, the others on threads created here (every signal blocked) and
+ * joined before returning; where no thread can be had, on the caller.
+ */
+static void
+run_parallel(void (*fn) (void *), void *base, size_t stride, int n)
+{
+	pthread_t	threads[SS_MAX_THREADS];
+	thread_job	jobs[SS_MAX_THREADS];
+	int			started[SS_MAX_THREADS] = {0};
+	sigset_t	all,
+				saved;
+
+	if (n > 1)
+	{
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &saved);	/* inherited by the new threads */
+		for (int k = 1; k < n; k++)
+		{
+			jobs[k].fn = fn;
+			jobs[k].arg = (char *) base + k * stride;
+			started[k] = pthread_create(&threads[k], NULL, thread_main, &jobs[k]) == 0;
+		}
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	}
+	fn(base);
+	for (int k = 1; k < n; k++)
+	{
+		if (started[k])
+			pthread_join(threads[k], NULL);
+		else
+			fn((char *) base + k * stride);	/* no thread to be had: do it here */
+	}
+}
+
+static void
+worker_run(void *arg)
 {
 	worker_step((step_worker *) arg);
-	return NULL;
 }
 
 /* Runs one step on n workers; returns the sum over workers of loss x targets. */
 static double
 parallel_step(step_worker *workers, int n)
 {
-	pthread_t	threads[SS_MAX_THREADS];
-	int			started[SS_MAX_THREADS] = {0};
-	sigset_t	all,
-				saved;
 	double		loss = 0.0;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &saved);	/* inherited by the new threads */
-	for (int k = 1; k < n; k++)
-		started[k] = pthread_create(&threads[k], NULL, worker_main, &workers[k]) == 0;
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	worker_step(&workers[0]);
-	for (int k = 1; k < n; k++)
-	{
-		if (started[k])
-			pthread_join(threads[k], NULL);
-		else
-			worker_step(&workers[k]);	/* no thread to be had: do it here */
-	}
+	run_parallel(worker_run, workers, sizeof(step_worker), n);
 	for (int k = 0; k < n; k++)
 		loss += workers[k].loss * workers[k].n_q;
 	return loss;
+}
+
+/*
+ * The update after a step, split by parameter ranges between the same
+ * threads: sum the workers' gradients into worker 0's and the squares of
+ * the sum (for clipping); then scale and take the Adam step.
+ */
+typedef struct update_part
+{
+	int64_t		lo,
+				hi;
+	const step_worker *workers;
+	int			n_workers;
+	float	   *params;
+	float	   *grads;			/* worker 0's: receives the sum */
+	const ss_adam *adam;
+	float		coef;			/* clipping factor (1 = none) */
+	double		sum_squares;	/* out */
+} update_part;
+
+static void
+update_sum(void *arg)
+{
+	update_part *u = arg;
+
+	for (int k = 1; k < u->n_workers; k++)
+		for (int64_t i = u->lo; i < u->hi; i += INT32_MAX)
+		{
+			int			len = (int) (u->hi - i < INT32_MAX ? u->hi - i : INT32_MAX);
+
+			ss_vec_axpy(1.0f, u->workers[k].grads + i, u->grads + i, len);
+		}
+	u->sum_squares = ss_sum_squares(u->grads + u->lo, u->hi - u->lo);
+}
+
+static void
+update_apply(void *arg)
+{
+	update_part *u = arg;
+
+	if (u->coef < 1.0f)
+		ss_scale(u->grads + u->lo, u->hi - u->lo, u->coef);
+	ss_adam_apply(u->adam, u->params, u->grads, u->lo, u->hi);
+}
+
+static void
+parallel_update(step_worker *workers, int n, int64_t n_params, float *params,
+				ss_adam *adam, double clip)
+{
+	update_part parts[SS_MAX_THREADS];
+	double		sum = 0.0,
+				coef;
+
+	for (int k = 0; k < n; k++)
+	{
+		parts[k].lo = n_params * k / n;
+		parts[k].hi = n_params * (k + 1) / n;
+		parts[k].workers = workers;
+		parts[k].n_workers = n;
+		parts[k].params = params;
+		parts[k].grads = workers[0].grads;
+		parts[k].adam = adam;
+	}
+	run_parallel(update_sum, parts, sizeof(update_part), n);
+	for (int k = 0; k < n; k++)
+		sum += parts[k].sum_squares;
+	/* as torch.nn.utils.clip_grad_norm_ */
+	coef = clip / (sqrt(sum) + 1e-6);
+	ss_adam_begin(adam);
+	for (int k = 0; k < n; k++)
+		parts[k].coef = coef < 1.0 ? (float) coef : 1.0f;
+	run_parallel(update_apply, parts, sizeof(update_part), n);
 }
 
 /* ---------------------------------------------------------------- training */
@@ -527,20 +643,26 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 				picked[nb++] = *pw;
 				budget += pw->end - first_owned(pw) + 1;
 			}
-			/* split the windows between the workers by target count */
+			/*
+			 * split the windows between the workers by work: positions
+			 * (the recurrent layers) plus targets (attention and output)
+			 */
 			{
 				int			first = 0;
-				int64_t		done = 0;
+				int64_t		done = 0,
+							work = 0;
 
+				for (int i = 0; i < nb; i++)
+					work += window_work(&picked[i]);
 				nt = 0;
 				for (int k = 0; k < n_workers; k++)
 				{
 					int			last = first;
-					int64_t		goal = budget * (k + 1) / n_workers;
+					int64_t		goal = work * (k + 1) / n_workers;
 
 					while (last < nb && (k == n_workers - 1 || done < goal))
 					{
-						done += picked[last].end - first_owned(&picked[last]) + 1;
+						done += window_work(&picked[last]);
 						last++;
 					}
 					workers[k].targets = last > first
@@ -559,13 +681,9 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 				workers[k].total_targets = nt;
 			}
 			loss = parallel_step(workers, n_workers);
-			for (int k = 1; k < n_workers; k++)
-				for (int64_t i = 0; i < n_params; i++)
-					grads[i] += workers[k].grads[i];
 			for (int k = 0; k < n_workers; k++)
 				n_q += workers[k].n_q;
-			ss_clip_grad_norm(grads, n_params, opt->clip);
-			ss_adam_step(adam, params, grads);
+			parallel_update(workers, n_workers, n_params, params, adam, opt->clip);
 			loss_sum += loss;
 			n_targets += n_q;
 		}
