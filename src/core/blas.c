@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #endif
 #include "blas.h"
+#include "simd.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ ss_blas_load(void)
 
 	if (p_sgemm != NULL)
 		return NULL;
+	(void) ss_have_avx2();		/* decided here, on the loading thread */
 	setenv("OPENBLAS_NUM_THREADS", "1", 0);
 	/*
 	 * RTLD_LAZY: binding all of OpenBLAS's symbols up front (RTLD_NOW) took

@@ -263,45 +263,86 @@ ss_attention_offsets(int n_q, const int32_t *qt, int A,
 	return e;
 }
 
+/* end of the run of queries i0, i0 + 1, .. of the same sequence; *T_out = its longest prefix */
+static int
+query_group(int n_q, const int32_t *qt, const int32_t *qb, int i0, int *T_out)
+{
+	int			i1 = i0,
+				T = 0;
+
+	while (i1 < n_q && qb[i1] == qb[i0])
+	{
+		if (qt[i1] + 1 > T)
+			T = qt[i1] + 1;
+		i1++;
+	}
+	*T_out = T;
+	return i1;
+}
+
+/* the group's attention weights as a dense (i1 - i0) x T matrix, zeros past each query */
+static void
+alpha_matrix(int i0, int i1, int T, const int32_t *qt, const float *alpha,
+			 const int64_t *a_off, float *m)
+{
+	for (int i = i0; i < i1; i++)
+	{
+		float	   *row = m + (int64_t) (i - i0) * T;
+
+		memcpy(row, alpha + a_off[i], sizeof(float) * (qt[i] + 1));
+		memset(row + qt[i] + 1, 0, sizeof(float) * (T - qt[i] - 1));
+	}
+}
+
+size_t
+ss_attention_scratch_floats(int T)
+{
+	return 2 * (size_t) T * T + (size_t) T;
+}
+
 void
 ss_attention_forward(int B, int H, int A, int n_q,
 					 const int32_t *qt, const int32_t *qb,
 					 const float *h, const float *keys,
 					 const float *queries, const float *v,
 					 const int64_t *e_off, const int64_t *a_off,
-					 float *e, float *alpha, float *ctx)
+					 float *e, float *alpha, float *ctx, float *scratch)
 {
-	for (int i = 0; i < n_q; i++)
+	for (int i0 = 0, i1, T; i0 < n_q; i0 = i1)
 	{
-		const int	t = qt[i],
-					b = qb[i];
-		const float *q = queries + (int64_t) i * A;
-		float	   *ei = e + e_off[i];
-		float	   *al = alpha + a_off[i];
-		float	   *c = ctx + (int64_t) i * H;
-		float		mx = -INFINITY,
-					sum = 0.0f;
+		const int	b = qb[i0];
 
-		for (int s = 0; s <= t; s++)
+		i1 = query_group(n_q, qt, qb, i0, &T);
+		for (int i = i0; i < i1; i++)
 		{
-			float		score = ss_vec_tanh_sum_dot(keys + ((int64_t) s * B + b) * A, q, v,
-													ei + (int64_t) s * A, A);
+			const int	t = qt[i];
+			const float *q = queries + (int64_t) i * A;
+			float	   *ei = e + e_off[i];
+			float	   *al = alpha + a_off[i];
+			float		mx = -INFINITY,
+						sum = 0.0f;
 
-			al[s] = score;
-			if (score > mx)
-				mx = score;
+			for (int s = 0; s <= t; s++)
+			{
+				float		score = ss_vec_tanh_sum_dot(keys + ((int64_t) s * B + b) * A, q, v,
+														ei + (int64_t) s * A, A);
+
+				al[s] = score;
+				if (score > mx)
+					mx = score;
+			}
+			for (int s = 0; s <= t; s++)
+			{
+				al[s] = expf(al[s] - mx);
+				sum += al[s];
+			}
+			for (int s = 0; s <= t; s++)
+				al[s] /= sum;
 		}
-		for (int s = 0; s <= t; s++)
-		{
-			al[s] = expf(al[s] - mx);
-			sum += al[s];
-		}
-		memset(c, 0, sizeof(float) * H);
-		for (int s = 0; s <= t; s++)
-		{
-			al[s] /= sum;
-			ss_vec_axpy(al[s], h + ((int64_t) s * B + b) * H, c, H);
-		}
+		/* ctx of the group = alpha (n x T) . h of the sequence (T x H, rows B H apart) */
+		alpha_matrix(i0, i1, T, qt, alpha, a_off, scratch);
+		ss_sgemm(0, 0, i1 - i0, H, T, 1.0f, scratch, T, h + (int64_t) b * H, B * H,
+				 0.0f, ctx + (int64_t) i0 * H, H);
 	}
 }
 
@@ -314,34 +355,39 @@ ss_attention_backward(int B, int H, int A, int n_q,
 					  const float *dctx, float *dh, float *dkeys,
 					  float *dqueries, float *dv, float *scratch)
 {
-	for (int i = 0; i < n_q; i++)
+	for (int i0 = 0, i1, T; i0 < n_q; i0 = i1)
 	{
-		const int	t = qt[i],
-					b = qb[i];
-		const float *ei = e + e_off[i];
-		const float *al = alpha + a_off[i];
-		const float *dc = dctx + (int64_t) i * H;
-		float	   *dq = dqueries + (int64_t) i * A;
-		float	   *da = scratch;
-		float		dot = 0.0f;
+		const int	b = qb[i0];
+		float	   *am,
+				   *da,
+				   *dscore;
 
-		/*
-		 * dalpha_s = dctx . h_s; through the softmax
-		 * dscore_s = alpha_s (dalpha_s - sum_u alpha_u dalpha_u)
-		 */
-		memset(dq, 0, sizeof(float) * A);
-		for (int s = 0; s <= t; s++)
+		i1 = query_group(n_q, qt, qb, i0, &T);
+		am = scratch;
+		da = scratch + (int64_t) (i1 - i0) * T;
+		dscore = da + (int64_t) (i1 - i0) * T;
+		alpha_matrix(i0, i1, T, qt, alpha, a_off, am);
+		/* dalpha = dctx h^T (n x T); dh += alpha^T dctx (the direct path) */
+		ss_sgemm(0, 1, i1 - i0, T, H, 1.0f, dctx + (int64_t) i0 * H, H,
+				 h + (int64_t) b * H, B * H, 0.0f, da, T);
+		ss_sgemm(1, 0, T, H, i1 - i0, 1.0f, am, T, dctx + (int64_t) i0 * H, H,
+				 1.0f, dh + (int64_t) b * H, B * H);
+		for (int i = i0; i < i1; i++)
 		{
-			da[s] = ss_vec_dot(dc, h + ((int64_t) s * B + b) * H, H);
-			dot += al[s] * da[s];
-		}
-		for (int s = 0; s <= t; s++)
-		{
-			int64_t		row = (int64_t) s * B + b;
+			const int	t = qt[i];
+			const float *al = alpha + a_off[i];
+			const float *dai = da + (int64_t) (i - i0) * T;
+			float		dot = 0.0f;
 
-			ss_vec_axpy(al[s], dc, dh + row * H, H);
-			ss_vec_attn_grad(al[s] * (da[s] - dot), v, ei + (int64_t) s * A, dkeys + row * A,
-							 dq, dv, A);
+			/* through the softmax: dscore_s = alpha_s (dalpha_s - sum_u alpha_u dalpha_u) */
+			for (int s = 0; s <= t; s++)
+				dot += al[s] * dai[s];
+			for (int s = 0; s <= t; s++)
+				dscore[s] = al[s] * (dai[s] - dot);
+			/* through tanh: keys, this query, v */
+			ss_vec_attn_grad_rows(t + 1, dscore, v, e + e_off[i], A,
+								  dkeys + (int64_t) b * A, (size_t) B * A,
+								  dqueries + (int64_t) i * A, dv, A);
 		}
 	}
 }

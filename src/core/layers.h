@@ -119,7 +119,13 @@ void		ss_gru_backward(int T, int B, int D, int H, const float *x,
  *                                  (offset a_off[i], qt+1 values)
  *   ctx_i = sum_s alpha_is h_s     ctx[n_q x H]
  * e_off / a_off are prefix sums computed by ss_attention_offsets().
+ * Consecutive queries of the same sequence form a group whose contexts
+ * (and, backward, the gradients through them) are matrix products with
+ * that sequence's states; scratch holds ss_attention_scratch_floats(T)
+ * floats, T the batch's longest sequence.
  */
+size_t		ss_attention_scratch_floats(int T);
+
 int64_t		ss_attention_offsets(int n_q, const int32_t *qt, int A,
 								 int64_t *e_off, int64_t *a_off);
 
@@ -128,12 +134,12 @@ void		ss_attention_forward(int B, int H, int A, int n_q,
 								 const float *h, const float *keys,
 								 const float *queries, const float *v,
 								 const int64_t *e_off, const int64_t *a_off,
-								 float *e, float *alpha, float *ctx);
+								 float *e, float *alpha, float *ctx, float *scratch);
 
 /*
  * Given dctx[n_q x H]: dh[TB x H] += direct (alpha * dctx) part,
  * dkeys[TB x A] += , dqueries[n_q x A] = (overwritten), dv[A] += .
- * scratch holds T floats.
+ * scratch as for the forward pass.
  */
 void		ss_attention_backward(int B, int H, int A, int n_q,
 								  const int32_t *qt, const int32_t *qb,

@@ -182,12 +182,12 @@ enum
 {
 	WS_X0, WS_X0_MASK, WS_GH_STEP, WS_KEYS, WS_QUERIES, WS_Z, WS_Z_MASK, WS_ZD,
 	WS_CTX, WS_E, WS_ALPHA, WS_LOGITS, WS_DZ, WS_DQUERIES, WS_DKEYS, WS_DH,
-	WS_DGI, WS_DGH, WS_DX, WS_DCTX, WS_DA, WS_FEATIDS, WS_ZEROS, WS_SINK,
+	WS_DGI, WS_DGH, WS_DX, WS_DCTX, WS_FEATIDS, WS_ZEROS, WS_SINK,
 	WS_LIN, WS_LIN_MASK = WS_LIN + SS_MAX_LAYERS,
 	WS_GATES = WS_LIN_MASK + SS_MAX_LAYERS,
 	WS_GHN = WS_GATES + SS_MAX_LAYERS,
 	WS_H = WS_GHN + SS_MAX_LAYERS,
-	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK, WS_ROWS_AT,
+	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK, WS_ROWS_AT, WS_ATTN_SCRATCH,
 	WS_N_BUFFERS
 };
 
@@ -314,6 +314,7 @@ ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 	WSF(WS_GH_STEP, B * 3 * H);
 	WS_PACKF(ws, d);
 	ws_get(ws, WS_ROWS_AT, sizeof(int32_t) * (T + 1));
+	WSF(WS_ATTN_SCRATCH, ss_attention_scratch_floats((int) T));
 	zeros_of(ws, (int) H);
 	WSF(WS_SINK, H);
 	ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
@@ -337,7 +338,6 @@ ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 		WSF(WS_DCTX, n_q * H);
 		WSF(WS_DKEYS, TB * A);
 		WSF(WS_DQUERIES, n_q * A);
-		WSF(WS_DA, T);
 		WSF(WS_DX, TB * (D > H ? D : H));
 		WSF(WS_DGI, TB * 3 * H);
 		WSF(WS_DGH, TB * 3 * H);
@@ -509,7 +509,8 @@ ss_model_forward(const ss_dims *d, const float *params,
 	n_e = ss_attention_offsets(n_q, qt, A, e_off, a_off);
 	ctx = WSF(WS_CTX, (int64_t) n_q * H);
 	ss_attention_forward(B, H, A, n_q, qt, qb, top, keys, queries, p.v, e_off, a_off,
-						 WSF(WS_E, n_e), WSF(WS_ALPHA, a_off[n_q]), ctx);
+						 WSF(WS_E, n_e), WSF(WS_ALPHA, a_off[n_q]), ctx,
+						 WSF(WS_ATTN_SCRATCH, ss_attention_scratch_floats(T)));
 	for (int i = 0; i < n_q; i++)
 		memcpy(z + (int64_t) i * 2 * H, ctx + (int64_t) i * H, sizeof(float) * H);
 
@@ -600,7 +601,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 	ss_attention_backward(B, H, A, n_q, qt, qb, top, p.v,
 						  (int64_t *) ws->buf[WS_EOFF], (int64_t *) ws->buf[WS_AOFF],
 						  (float *) ws->buf[WS_E], (float *) ws->buf[WS_ALPHA],
-						  dctx, dh, dkeys, dqueries, g.v, WSF(WS_DA, T));
+						  dctx, dh, dkeys, dqueries, g.v,
+						  WSF(WS_ATTN_SCRATCH, ss_attention_scratch_floats(T)));
 	/* queries = h_q W_q^T: dW_q += dq^T h_q, dh_q += dq W_q (via dz's h half) */
 	ss_sgemm(1, 0, A, H, n_q, 1.0f, dqueries, A, z + H, 2 * H, 1.0f, g.w_q, H);
 	ss_matmul_w(n_q, A, H, dqueries, A, p.w_q, 0.0f, dctx, H, WS_PACKF(ws, d));

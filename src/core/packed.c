@@ -3,6 +3,8 @@
  */
 #include "packed.h"
 
+#include "simd.h"
+
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -195,18 +197,6 @@ block_avx2_any(int mr, int K, const float *a, int lda, const float *panel,
 	}
 }
 
-static int
-have_avx2(void)
-{
-	static int	known = -1;
-
-	if (known < 0)
-	{
-		__builtin_cpu_init();
-		known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	}
-	return known;
-}
 #endif
 
 /* rows of the next block: 6 at a time, the last 7..11 split in two halves */
@@ -229,7 +219,7 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 	void		(*block) (int, int, const float *, int, const float *, float, float *, int, int) = block_generic;
 
 #ifdef SS_HAVE_AVX2_KERNEL
-	if (have_avx2())
+	if (ss_have_avx2())
 		block = block_avx2_any;
 #endif
 	chunk = chunk < 2 * MR ? 2 * MR : chunk - chunk % MR;

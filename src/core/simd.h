@@ -52,6 +52,13 @@ ss_sigmoid(float x)
 	return 0.5f + 0.5f * ss_tanh(0.5f * x);
 }
 
+/*
+ * 1 if this CPU runs the AVX2 + FMA kernels (here and in packed.c).
+ * Computed on first use; ss_blas_load() calls it on the loading thread, so
+ * that worker threads only read it.
+ */
+int			ss_have_avx2(void);
+
 /* e[j] = tanh(a[j] + b[j]); returns sum_j v[j] * e[j] */
 float		ss_vec_tanh_sum_dot(const float *restrict a, const float *restrict b,
 								const float *restrict v, float *restrict e, int n);
@@ -66,11 +73,15 @@ int			ss_vec_all_finite(const float *restrict x, size_t n);
 void		ss_vec_axpy(float alpha, const float *restrict x, float *restrict y, int n);
 
 /*
- * Attention backward of one (query, position) pair:
- *   g_j = dscore * v_j * (1 - e_j^2); dk_j += g_j; dq_j += g_j; dv_j += dscore * e_j
+ * Attention backward of one query over its n positions s:
+ *   g_s = dscore[s] * v * (1 - e_s^2)    (e_s = e + s A)
+ *   dk_s += g_s                          (dk_s = dk + s dk_stride)
+ *   dq = sum_s g_s  (overwritten);  dv += sum_s dscore[s] e_s
+ * Blocked over 32 columns so that dq and dv stay in registers while s runs.
  */
-void		ss_vec_attn_grad(float dscore, const float *restrict v, const float *restrict e,
-							 float *restrict dk, float *restrict dq, float *restrict dv, int n);
+void		ss_vec_attn_grad_rows(int n, const float *dscore, const float *v,
+								  const float *e, int e_stride, float *dk, size_t dk_stride,
+								  float *dq, float *dv, int A);
 
 /*
  * GRU gates of one row (see layers.h): g[3H] holds the input projections

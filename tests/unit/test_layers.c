@@ -352,7 +352,8 @@ typedef struct
 			   *e,
 			   *alpha,
 			   *ctx,
-			   *r;
+			   *r,
+			   *scratch;
 } attn_ctx;
 
 static double
@@ -361,14 +362,15 @@ attn_loss(void *p)
 	attn_ctx   *c = p;
 
 	ss_attention_forward(c->B, c->H, c->A, c->n_q, c->qt, c->qb, c->h, c->keys, c->queries,
-						 c->v, c->e_off, c->a_off, c->e, c->alpha, c->ctx);
+						 c->v, c->e_off, c->a_off, c->e, c->alpha, c->ctx, c->scratch);
 	return dot(c->ctx, c->r, (int64_t) c->n_q * c->H);
 }
 
+/* A = 6 runs the plain C gradient kernel, A = 40 the AVX2 one (32 columns) and its tail */
 static void
-test_attention(void)
+test_attention(int A)
 {
-	attn_ctx	c = {3, 5, 4, 6, 7};
+	attn_ctx	c = {3, 5, 4, A, 7};
 	int32_t		qt[7] = {0, 4, 2, 3, 1, 4, 0};
 	int32_t		qb[7] = {0, 0, 1, 1, 2, 2, 2};
 	int64_t		TB = c.T * c.B,
@@ -391,17 +393,18 @@ test_attention(void)
 	c.alpha = SS_NEW_ARRAY(float, c.a_off[c.n_q]);
 	c.ctx = SS_NEW_ARRAY(float, c.n_q * c.H);
 	c.r = randn(c.n_q * c.H, 1);
+	c.scratch = SS_NEW_ARRAY(float, ss_attention_scratch_floats(c.T));
 	dh = SS_NEW_ARRAY(float, TB * c.H);
 	dkeys = SS_NEW_ARRAY(float, TB * c.A);
 	dq = SS_NEW_ARRAY(float, c.n_q * c.A);
 	dv = SS_NEW_ARRAY(float, c.A);
 	attn_loss(&c);
 	ss_attention_backward(c.B, c.H, c.A, c.n_q, qt, qb, c.h, c.v, c.e_off, c.a_off, c.e, c.alpha,
-						  c.r, dh, dkeys, dq, dv, SS_NEW_ARRAY(float, c.T));
-	CHECK(gradcheck("attn.h", c.h, dh, TB * c.H, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward: dh (values)");
-	CHECK(gradcheck("attn.keys", c.keys, dkeys, TB * c.A, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward: dkeys");
-	CHECK(gradcheck("attn.queries", c.queries, dq, c.n_q * c.A, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward: dqueries");
-	CHECK(gradcheck("attn.v", c.v, dv, c.A, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward: dv");
+						  c.r, dh, dkeys, dq, dv, c.scratch);
+	CHECK(gradcheck("attn.h", c.h, dh, TB * c.H, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward (A = %d): dh (values)", A);
+	CHECK(gradcheck("attn.keys", c.keys, dkeys, TB * c.A, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward (A = %d): dkeys", A);
+	CHECK(gradcheck("attn.queries", c.queries, dq, c.n_q * c.A, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward (A = %d): dqueries", A);
+	CHECK(gradcheck("attn.v", c.v, dv, c.A, attn_loss, &c, 1e-2, 60, 1e-3) < TOL, "attention backward (A = %d): dv", A);
 	/* causality: a query at t = 0 attends only to itself */
 	CHECK(c.alpha[c.a_off[0]] == 1.0f, "attention: position 0 attends only to itself");
 }
@@ -635,7 +638,8 @@ run_layer_tests(void)
 	test_dense(1);
 	test_embedding();
 	test_gru();
-	test_attention();
+	test_attention(6);
+	test_attention(40);
 	test_focal();
 	test_adam();
 	test_model(1);
