@@ -41,11 +41,11 @@ tests/unit/test_core: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/uni
 bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/core_bench.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
-bench/sgemm_peak: bench/sgemm_peak.c src/core/blas.c src/core/blas.h
-	$(CC) -O2 -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/sgemm_peak.c src/core/blas.c -ldl
+bench/sgemm_peak: bench/sgemm_peak.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	$(CC) -O2 -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/sgemm_peak.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
-bench/packed_bench: bench/packed_bench.c src/core/blas.c src/core/packed.c src/core/packed.h src/core/blas.h
-	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/packed_bench.c src/core/blas.c src/core/packed.c -ldl
+bench/packed_bench: bench/packed_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/packed_bench.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
 bench-core: bench/core_bench bench/sgemm_peak bench/packed_bench
 

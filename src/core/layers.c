@@ -438,6 +438,7 @@ ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 		int			c = y[i];
 		double		mx = z[0],
 					sum = 0.0,
+					zc,
 					logp,
 					p,
 					u,
@@ -451,9 +452,16 @@ ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 		for (int j = 1; j < C; j++)
 			if (z[j] > mx)
 				mx = z[j];
+		/* exp(z_j - max) once, kept in dz (which may be z itself: z[c] read first) */
+		zc = z[c];
 		for (int j = 0; j < C; j++)
-			sum += exp(z[j] - mx);
-		logp = (z[c] - mx) - log(sum);
+		{
+			float		ej = expf((float) (z[j] - mx));
+
+			dz[j] = ej;
+			sum += ej;
+		}
+		logp = (zc - mx) - log(sum);
 		p = exp(logp);
 		a = alpha != NULL ? alpha[c] : 1.0;
 		u = 1.0 - p;
@@ -471,11 +479,12 @@ ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 		 * dL/dz_j = -a (dw/dp logp p + w) (delta_jc - p_j)
 		 */
 		dldp = -a * (dw * logp * p + w);
-		for (int j = 0; j < C; j++)
 		{
-			double		pj = exp(z[j] - mx) / sum;
+			const float scale = (float) (dldp / n),
+						inv_sum = (float) (1.0 / sum);
 
-			dz[j] = (float) (dldp * ((j == c) - pj) / n);
+			for (int j = 0; j < C; j++)
+				dz[j] = scale * ((j == c) - dz[j] * inv_sum);
 		}
 	}
 	if (hits3 != NULL)
