@@ -127,6 +127,120 @@ ss_dense_backward(int n, int in, int out, const float *x,
 		ss_matmul_w(n, out, in, dy, out, w, accumulate_dx ? 1.0f : 0.0f, dx, in, pack);
 }
 
+/* ---------------------------------------------------------------- ragged batches */
+
+/*
+ * A time-major batch whose sequences are longest first: step t holds the
+ * rows t B .. t B + rows[t] - 1 of the sequences still going (rows = NULL:
+ * all B).  The products below touch only those rows.
+ */
+static int64_t
+active_rows(int T, int B, const int32_t *rows)
+{
+	int64_t		n = 0;
+
+	if (rows == NULL)
+		return (int64_t) T * B;
+	for (int t = 0; t < T; t++)
+		n += rows[t];
+	return n;
+}
+
+/* rows[t] rows of step t (from step t0 + shift of m, width w) for t0 <= t < t1, packed into dst */
+static int64_t
+gather_rows(int t0, int t1, int shift, int B, const int32_t *rows, const float *m, int w,
+			float *dst)
+{
+	int64_t		n = 0;
+
+	for (int t = t0; t < t1; t++)
+	{
+		memcpy(dst + n * w, m + (int64_t) (t + shift) * B * w, sizeof(float) * rows[t] * w);
+		n += rows[t];
+	}
+	return n;
+}
+
+size_t
+ss_steps_scratch_floats(int T, int B, int in, int out)
+{
+	return (size_t) T * B * ((size_t) in + out);
+}
+
+void
+ss_dense_forward_steps(int T, int B, const int32_t *rows, int in, int out,
+					   const float *x, const float *w, const float *b, float *y, float *pack)
+{
+	if (active_rows(T, B, rows) == (int64_t) T * B)
+	{
+		ss_dense_forward(T * B, in, out, x, w, b, y, pack);
+		return;
+	}
+	if (pack != NULL)
+		ss_pack(1, in, out, w, in, b, pack);
+	for (int t = 0; t < T; t++)
+	{
+		const float *xt = x + (int64_t) t * B * in;
+		float	   *yt = y + (int64_t) t * B * out;
+
+		if (rows[t] <= 0)
+			continue;
+		if (pack != NULL)
+		{
+			ss_packed_gemm(rows[t], out, in, xt, in, pack, 0.0f, yt, out);
+			ss_blas_count_flops(2.0 * rows[t] * out * in);
+		}
+		else
+			ss_matmul_wt(rows[t], in, out, xt, in, w, b, 0.0f, yt, out, NULL);
+	}
+}
+
+void
+ss_dense_backward_steps(int T, int B, const int32_t *rows, int in, int out,
+						const float *x, const float *w, const float *dy, float *dx,
+						int accumulate_dx, float *dw, float *db, float *pack, float *scratch)
+{
+	int64_t		n = active_rows(T, B, rows);
+	float	   *dyc,
+			   *xc;
+
+	if (n == (int64_t) T * B || scratch == NULL)
+	{
+		ss_dense_backward(T * B, in, out, x, w, dy, dx, accumulate_dx, dw, db, pack);
+		return;
+	}
+	/* weight gradients over the rows in use, gathered into one product */
+	dyc = scratch;
+	xc = scratch + n * out;
+	gather_rows(0, T, 0, B, rows, dy, out, dyc);
+	gather_rows(0, T, 0, B, rows, x, in, xc);
+	ss_sgemm(1, 0, out, in, (int) n, 1.0f, dyc, out, xc, in, 1.0f, dw, in);
+	if (db != NULL)
+		add_column_sums((int) n, out, dyc, db);
+	if (dx == NULL)
+		return;
+	if (pack != NULL)
+		ss_pack(0, out, in, w, in, NULL, pack);
+	for (int t = 0; t < T; t++)
+	{
+		const float *dyt = dy + (int64_t) t * B * out;
+		float	   *dxt = dx + (int64_t) t * B * in;
+
+		/* finished sequences: no input gradient */
+		if (!accumulate_dx && rows[t] < B)
+			memset(dxt + (int64_t) rows[t] * in, 0, sizeof(float) * (B - rows[t]) * in);
+		if (rows[t] <= 0)
+			continue;
+		if (pack != NULL)
+		{
+			ss_packed_gemm(rows[t], in, out, dyt, out, pack, accumulate_dx ? 1.0f : 0.0f, dxt, in);
+			ss_blas_count_flops(2.0 * rows[t] * out * in);
+		}
+		else
+			ss_matmul_w(rows[t], out, in, dyt, out, w, accumulate_dx ? 1.0f : 0.0f, dxt, in, NULL);
+	}
+}
+
 /* ---------------------------------------------------------------- dropout */
 
 SS_MULTIVERSION void
@@ -151,7 +265,7 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 	const int	packed = pack != NULL && B >= 2;
 
 	/* input projections of every step at once: gates = x W_ih^T + b_ih */
-	ss_dense_forward(T * B, D, G, x, w_ih, b_ih, gates, pack);
+	ss_dense_forward_steps(T, B, rows, D, G, x, w_ih, b_ih, gates, pack);
 	/* the recurrent weights, packed once for all T steps */
 	if (packed)
 		ss_pack(1, H, G, w_hh, H, b_hh, pack);
@@ -194,7 +308,8 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 				const float *gates, const float *ghn, const float *h,
 				float *dh, float *dgi, float *dgh, float *dx,
 				float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
-				const float *zeros, float *sink, float *pack, const int32_t *rows)
+				const float *zeros, float *sink, float *pack, const int32_t *rows,
+				float *scratch)
 {
 	const int	G = 3 * H;
 	const int	packed = pack != NULL && B >= 2;
@@ -234,12 +349,21 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 		else if (dhp != NULL && Bt > 0)
 			ss_matmul_w(Bt, G, H, dght, G, w_hh, 1.0f, dhp, H, NULL);
 	}
-	/* weight gradients of all steps at once */
-	if (T > 1)
+	/* weight gradients of all steps at once: dW_hh += sum_t dgh_t^T h_{t-1} */
+	if (T > 1 && rows != NULL && scratch != NULL && active_rows(T, B, rows) < (int64_t) T * B)
+	{
+		/* only the rows of sequences still going (the others are zero) */
+		float	   *dghc = scratch;
+		int64_t		n = gather_rows(1, T, 0, B, rows, dgh, G, dghc);
+
+		gather_rows(1, T, -1, B, rows, h, H, scratch + n * G);
+		ss_sgemm(1, 0, G, H, (int) n, 1.0f, dghc, G, scratch + n * G, H, 1.0f, dw_hh, H);
+	}
+	else if (T > 1)
 		ss_sgemm(1, 0, G, H, (T - 1) * B, 1.0f, dgh + (int64_t) B * G, G, h, H,
 				 1.0f, dw_hh, H);
 	add_column_sums(T * B, G, dgh, db_hh);
-	ss_dense_backward(T * B, D, G, x, w_ih, dgi, dx, 0, dw_ih, db_ih, pack);
+	ss_dense_backward_steps(T, B, rows, D, G, x, w_ih, dgi, dx, 0, dw_ih, db_ih, pack, scratch);
 }
 
 /* ---------------------------------------------------------------- attention */

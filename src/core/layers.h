@@ -58,6 +58,23 @@ void		ss_dense_backward(int n, int in, int out, const float *x,
 							  const float *w, const float *dy, float *dx,
 							  int accumulate_dx, float *dw, float *db, float *pack);
 
+/*
+ * The same over a time-major batch of T steps of B rows of which only the
+ * first rows[t] of step t are in use (sequences longest first; rows = NULL:
+ * all).  Forward writes only those rows of y; backward takes the weight
+ * gradients over them (gathered into scratch, ss_steps_scratch_floats(T,
+ * B, in, out) floats; NULL: over every row, which must then hold zeros in
+ * dy) and writes dx on them (zeros on the others unless accumulate_dx).
+ */
+size_t		ss_steps_scratch_floats(int T, int B, int in, int out);
+void		ss_dense_forward_steps(int T, int B, const int32_t *rows, int in, int out,
+								   const float *x, const float *w, const float *b,
+								   float *y, float *pack);
+void		ss_dense_backward_steps(int T, int B, const int32_t *rows, int in, int out,
+									const float *x, const float *w, const float *dy,
+									float *dx, int accumulate_dx, float *dw, float *db,
+									float *pack, float *scratch);
+
 /* ---------------------------------------------------------------- dropout */
 
 /*
@@ -97,14 +114,17 @@ void		ss_gru_forward(int T, int B, int D, int H, const float *x,
  * recurrent gradient is added into it as the loop walks back in time).
  * dgi, dgh [TB x 3H] are scratch.  dx[TB x D] is overwritten (may be NULL).
  * zeros[H] holds zeros, sink[H] is scratch, pack and rows as for the
- * forward pass (finished sequences get dgi = dgh = 0).
+ * forward pass (finished sequences get dgi = dgh = 0, dx = 0); scratch
+ * (NULL, or ss_steps_scratch_floats(T, B, 3H, max(D, H))) lets the weight
+ * gradients skip them.
  */
 void		ss_gru_backward(int T, int B, int D, int H, const float *x,
 							const float *w_ih, const float *w_hh,
 							const float *gates, const float *ghn, const float *h,
 							float *dh, float *dgi, float *dgh, float *dx,
 							float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
-							const float *zeros, float *sink, float *pack, const int32_t *rows);
+							const float *zeros, float *sink, float *pack, const int32_t *rows,
+							float *scratch);
 
 /* ---------------------------------------------------------------- attention */
 

@@ -187,7 +187,7 @@ enum
 	WS_GATES = WS_LIN_MASK + SS_MAX_LAYERS,
 	WS_GHN = WS_GATES + SS_MAX_LAYERS,
 	WS_H = WS_GHN + SS_MAX_LAYERS,
-	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK, WS_ROWS_AT, WS_ATTN_SCRATCH,
+	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK, WS_ROWS_AT, WS_ATTN_SCRATCH, WS_STEPS_SCRATCH,
 	WS_N_BUFFERS
 };
 
@@ -278,6 +278,20 @@ ss_pack_floats(const ss_dims *d)
 
 #define WS_PACKF(ws, d) WSF(WS_PACK, ss_pack_floats(d))
 
+/* floats of scratch for weight gradients over the rows in use (layers.h) */
+static int64_t
+steps_floats(const ss_dims *d, const ss_batch *batch)
+{
+	const int	H = d->hidden,
+				G = 3 * H;
+	const int	wide = G > d->attn ? G : d->attn,
+				narrow = d->input_dim > H ? d->input_dim : H;
+
+	return (int64_t) ss_steps_scratch_floats(batch->T, batch->B, wide, narrow);
+}
+
+#define WS_STEPSF(ws, d, batch) WSF(WS_STEPS_SCRATCH, steps_floats(d, batch))
+
 void
 ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 					 int with_backward)
@@ -315,6 +329,8 @@ ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 	WS_PACKF(ws, d);
 	ws_get(ws, WS_ROWS_AT, sizeof(int32_t) * (T + 1));
 	WSF(WS_ATTN_SCRATCH, ss_attention_scratch_floats((int) T));
+	if (with_backward)
+		WS_STEPSF(ws, d, batch);
 	zeros_of(ws, (int) H);
 	WSF(WS_SINK, H);
 	ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
@@ -496,7 +512,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 
 	/* attention: keys of every position, queries of the query rows */
 	keys = WSF(WS_KEYS, TB * A);
-	ss_dense_forward((int) TB, H, A, top, p.w_k, p.b_k, keys, WS_PACKF(ws, d));
+	ss_dense_forward_steps(T, B, rows_at, H, A, top, p.w_k, p.b_k, keys, WS_PACKF(ws, d));
 	z = WSF(WS_Z, (int64_t) n_q * 2 * H);
 	for (int i = 0; i < n_q; i++)
 		memcpy(z + (int64_t) i * 2 * H + H, top + ((int64_t) qt[i] * B + qb[i]) * H,
@@ -615,7 +631,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 			dst[j] += src[j];
 	}
 	/* keys = h W_k^T + b_k */
-	ss_dense_backward((int) TB, H, A, top, p.w_k, dkeys, dh, 1, g.w_k, g.b_k, WS_PACKF(ws, d));
+	ss_dense_backward_steps(T, B, (const int32_t *) ws->buf[WS_ROWS_AT], H, A, top, p.w_k, dkeys,
+							dh, 1, g.w_k, g.b_k, WS_PACKF(ws, d), WS_STEPSF(ws, d, batch));
 
 	/* GRU stack, top down; dx of layer l is dh of layer l-1 */
 	for (int l = d->layers - 1; l >= 0; l--)
@@ -631,7 +648,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 						WSF(WS_DGI, TB * 3 * H), WSF(WS_DGH, TB * 3 * H), dx,
 						g.w_ih[l], g.w_hh[l], g.b_ih[l], g.b_hh[l],
 						zeros_of(ws, H), WSF(WS_SINK, H), WS_PACKF(ws, d),
-						(const int32_t *) ws->buf[WS_ROWS_AT]);
+						(const int32_t *) ws->buf[WS_ROWS_AT], WS_STEPSF(ws, d, batch));
 		if (l > 0)
 		{
 			if (train)

@@ -754,7 +754,8 @@ ss_activation_estimate(const ss_dims *d, const ss_train_options *o)
 	/* padded positions of a batch (windows of unequal length), target rows */
 	const int64_t positions = 2 * ((int64_t) o->batch_size + T);
 	const int64_t queries = (int64_t) o->batch_size + T;
-	int64_t		per_position = 2 * D + L * (7 * H) + 2 * A + H + 6 * H + (D > H ? D : H);
+	int64_t		per_position = 2 * D + L * (7 * H) + 2 * A + H + 6 * H + (D > H ? D : H)
+		+ (3 * H > A ? 3 * H : A) + (D > H ? D : H);	/* the last two: gathered rows */
 	int64_t		per_query = 10 * H + 2 * A + C + (T / 2 + 1) * (A + 1);
 
 	/* plus the packed copy of the largest weight matrix (packed.h) */

@@ -297,7 +297,8 @@ test_gru(void)
 		gru_loss(&c);
 		memcpy(dh, c.r, sizeof(float) * TB * c.H);
 		ss_gru_backward(c.T, c.B, c.D, c.H, c.x, c.w_ih, c.w_hh, c.gates, c.ghn, c.h, dh, dgi, dgh,
-						dx, dw_ih, dw_hh, db_ih, db_hh, c.zeros, SS_NEW_ARRAY(float, c.H), c.pack, c.rows);
+						dx, dw_ih, dw_hh, db_ih, db_hh, c.zeros, SS_NEW_ARRAY(float, c.H), c.pack, c.rows,
+						run == 2 ? SS_NEW_ARRAY(float, ss_steps_scratch_floats(c.T, c.B, G, c.D > c.H ? c.D : c.H)) : NULL);
 		if (run == 2)
 		{
 			for (int t = 0; t < c.T; t++)
