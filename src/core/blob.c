@@ -78,8 +78,8 @@ get_u32(const uint8_t *p)
 	return v;
 }
 
-const char *
-ss_blob_decode(const uint8_t *blob, size_t len, ss_dims *d, float **params)
+static const char *
+decode(const uint8_t *blob, size_t len, ss_dims *d, float **params, int in_place)
 {
 	const uint8_t *p = blob;
 	uint32_t	version,
@@ -142,6 +142,14 @@ ss_blob_decode(const uint8_t *blob, size_t len, ss_dims *d, float **params)
 		return "weight blob's length does not match its parameter count";
 	if (get_u32(blob + len - 4) != ss_crc32(blob, len - 4))
 		return "weight blob's checksum does not match (damaged data)";
+	if (in_place && (uintptr_t) p % sizeof(float) == 0)
+	{
+		/* the parameters are read where they are (little-endian float32, as written) */
+		if (!ss_vec_all_finite((const float *) p, (size_t) n))
+			return "weight blob holds a non-finite parameter";
+		*params = (float *) (uintptr_t) p;
+		return NULL;
+	}
 	*params = (float *) ss_alloc(sizeof(float) * (n > 0 ? n : 1));
 	memcpy(*params, p, 4 * n);
 	if (!ss_vec_all_finite(*params, (size_t) n))
@@ -151,4 +159,20 @@ ss_blob_decode(const uint8_t *blob, size_t len, ss_dims *d, float **params)
 		return "weight blob holds a non-finite parameter";
 	}
 	return NULL;
+}
+
+const char *
+ss_blob_decode(const uint8_t *blob, size_t len, ss_dims *d, float **params)
+{
+	return decode(blob, len, d, params, 0);
+}
+
+const char *
+ss_blob_decode_in_place(const uint8_t *blob, size_t len, ss_dims *d, const float **params)
+{
+	float	   *p = NULL;
+	const char *err = decode(blob, len, d, &p, 1);
+
+	*params = p;
+	return err;
 }

@@ -31,6 +31,14 @@ void		ss_blob_encode(const ss_dims *d, const float *params, uint8_t *out);
 const char *ss_blob_decode(const uint8_t *blob, size_t len, ss_dims *d,
 						   float **params);
 
+/*
+ * The same checks, but *params points into blob itself (which must outlive
+ * it) when the parameters are 4-byte aligned there, else at an ss_alloc'd
+ * copy: no 10 MB copy for a 10 MB model.
+ */
+const char *ss_blob_decode_in_place(const uint8_t *blob, size_t len, ss_dims *d,
+									const float **params);
+
 uint32_t	ss_crc32(const uint8_t *data, size_t len);
 
 #endif

@@ -73,6 +73,9 @@ load_events(Oid relid, const ColumnSpec *cols)
 	MemoryContext data_cxt = CurrentMemoryContext;
 	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "seqsales rows",
 												  ALLOCSET_DEFAULT_SIZES);
+	/* a row of the scan: client, target, time, categorical, numeric columns */
+	Datum	   *values = palloc(sizeof(Datum) * (3 + cols->n_cat + cols->n_num));
+	bool	   *nulls = palloc(sizeof(bool) * (3 + cols->n_cat + cols->n_num));
 
 	r->n_cat = cols->n_cat;
 	r->n_numeric = columns_n_numeric(cols);
@@ -103,19 +106,21 @@ load_events(Oid relid, const ColumnSpec *cols)
 			break;
 		for (uint64 i = 0; i < n; i++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
 			char	   *client,
 					   *category;
 			double		t;
 			int64		e = r->n_events;
 
-			/* the text copies of this row live in row_cxt, reset per row */
+			/*
+			 * All columns at once (SPI_getbinval walks the row from its start
+			 * for each column behind a text one); the text copies of this row
+			 * live in row_cxt, reset per row.
+			 */
 			MemoryContextSwitchTo(row_cxt);
-			client = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-			category = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
-			t = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			client = TextDatumGetCString(values[0]);
+			category = TextDatumGetCString(values[1]);
+			t = DatumGetFloat8(values[2]);
 			MemoryContextSwitchTo(data_cxt);
 			r->rows_read++;
 			if (current == NULL || strcmp(client, current) != 0)
@@ -144,9 +149,9 @@ load_events(Oid relid, const ColumnSpec *cols)
 			r->cat[e] = strdict_intern(r->categories, category);
 			for (int j = 0; j < cols->n_cat; j++)
 			{
-				Datum		d = SPI_getbinval(tup, desc, 4 + j, &isnull);
+				Datum		d = values[3 + j];
 
-				if (isnull)
+				if (nulls[3 + j])
 					r->feat[e * r->n_cat + j] = -1;
 				else
 				{
@@ -161,8 +166,7 @@ load_events(Oid relid, const ColumnSpec *cols)
 			}
 			for (int j = 0; j < cols->n_num; j++)
 			{
-				Datum		d = SPI_getbinval(tup, desc, 4 + cols->n_cat + j, &isnull);
-				double		v = isnull ? NAN : DatumGetFloat8(d);
+				double		v = nulls[3 + cols->n_cat + j] ? NAN : DatumGetFloat8(values[3 + cols->n_cat + j]);
 
 				r->num[e * r->n_numeric + j] = isfinite(v) ? (float) v : NAN;
 			}

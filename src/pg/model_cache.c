@@ -162,11 +162,11 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 	if (DatumGetInt32(SPI_getbinval(tup, desc, 15, &isnull)) != SS_BLOB_VERSION)
 		damaged(id, "unsupported format version");
 
-	/* weights */
-	blob = DatumGetByteaPP(SPI_getbinval(tup, desc, 1, &isnull));
+	/* weights: a copy in cxt (detoasted once), the parameters read in place from it */
+	blob = DatumGetByteaPCopy(SPI_getbinval(tup, desc, 1, &isnull));
 	core_use_context(cxt);
-	err = ss_blob_decode((const uint8_t *) VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob), &m->dims,
-						 &m->params);
+	err = ss_blob_decode_in_place((const uint8_t *) VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob),
+								  &m->dims, &m->params);
 	if (err != NULL)
 		damaged(id, err);
 

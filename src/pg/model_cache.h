@@ -20,7 +20,7 @@ typedef struct CachedModel
 	char	   *name;
 	MemoryContext cxt;
 	ss_dims		dims;
-	float	   *params;
+	const float *params;		/* inside the detoasted weights when aligned (blob.h) */
 	char	  **classes;		/* n_classes names */
 	StrDict    *class_dict;
 	StrDict   **feat_dicts;		/* per categorical feature */

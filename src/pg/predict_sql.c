@@ -142,27 +142,24 @@ client_key(FunctionCallInfo fcinfo, Oid col_type)
  * first event (gap feature 0).
  */
 static void
-encode_event(const CachedModel *m, HeapTuple tup, TupleDesc desc, int col,
+encode_event(const CachedModel *m, const Datum *values, const bool *nulls, int col,
 			 double gap_seconds, int32 *cat, int32 *feat, float *num)
 {
 	const int	F = m->dims.n_features,
 				n_user_num = m->cols.n_num;
-	bool		isnull;
-	int			c = strdict_lookup(m->class_dict,
-								   TextDatumGetCString(SPI_getbinval(tup, desc, col, &isnull)));
+	int			c = strdict_lookup(m->class_dict, TextDatumGetCString(values[col]));
 
 	*cat = c >= 0 ? c + SS_N_RESERVED : 1;
 	for (int j = 0; j < F; j++)
 	{
-		Datum		v = SPI_getbinval(tup, desc, col + 2 + j, &isnull);
-		int			id = isnull ? -1 : strdict_lookup(m->feat_dicts[j], TextDatumGetCString(v));
+		int			id = nulls[col + 2 + j] ? -1
+			: strdict_lookup(m->feat_dicts[j], TextDatumGetCString(values[col + 2 + j]));
 
 		feat[j] = id >= 0 ? id + SS_N_RESERVED : 1;
 	}
 	for (int j = 0; j < n_user_num; j++)
 	{
-		Datum		v = SPI_getbinval(tup, desc, col + 2 + F + j, &isnull);
-		double		x = isnull ? NAN : DatumGetFloat8(v);
+		double		x = nulls[col + 2 + F + j] ? NAN : DatumGetFloat8(values[col + 2 + F + j]);
 
 		num[j] = isfinite(x) ? (float) ((x - m->mean[j]) / m->std[j]) : 0.0f;
 	}
@@ -183,24 +180,30 @@ encode_history(CachedModel *m)
 	int			len = (int) Min(n_rows, (uint64) m->max_length);
 	ss_batch   *b = m->batch;
 	TupleDesc	desc = SPI_tuptable->tupdesc;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 
 	b->B = 1;
 	b->T = len;
 	b->lengths[0] = len;
+
 	for (int t = 0; t < len; t++)
 	{
 		uint64		r = (uint64) (len - 1 - t); /* oldest first */
-		HeapTuple	tup = SPI_tuptable->vals[r];
 		double		gap = -1.0;
 		bool		isnull;
 
+		/* all columns at once: SPI_getbinval walks the row from its start each time */
+		heap_deform_tuple(SPI_tuptable->vals[r], desc, values, nulls);
 		if (r + 1 < n_rows)
-			gap = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull))
+			gap = DatumGetFloat8(values[1])
 				- DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[r + 1], desc, 2, &isnull));
-		encode_event(m, tup, desc, 1, gap, &b->cat[t], &b->feat[t * d->n_features],
+		encode_event(m, values, nulls, 0, gap, &b->cat[t], &b->feat[t * d->n_features],
 					 &b->num[t * d->n_numeric]);
 		b->target[t] = -1;
 	}
+	pfree(values);
+	pfree(nulls);
 	return len;
 }
 
@@ -433,6 +436,8 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	ss_batch   *batch;
 	ss_workspace *ws;
 	float	   *probs;
+	Datum	   *values;
+	bool	   *nulls;
 	char	   *current = NULL;
 	double		prev_time = 0.0;
 	int			cur_len = 0;
@@ -476,6 +481,8 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	ws = ss_workspace_new();	/* this call's own: the cached one stays batch-1 sized */
 	core_use_context(NULL);
 	probs = palloc(sizeof(float) * SCORE_BATCH * m->dims.n_classes);
+	values = palloc(sizeof(Datum) * (3 + F + m->cols.n_num));
+	nulls = palloc(sizeof(bool) * (3 + F + m->cols.n_num));
 	batch_cxt = AllocSetContextCreate(call_cxt, "seqsales scoring batch", ALLOCSET_DEFAULT_SIZES);
 	row_cxt = AllocSetContextCreate(call_cxt, "seqsales scoring row", ALLOCSET_DEFAULT_SIZES);
 
@@ -497,17 +504,16 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 			break;
 		for (uint64 i = 0; i < n; i++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
 			char	   *client;
 			double		t;
 			int			slot,
 						pos;
 
 			MemoryContextSwitchTo(row_cxt);
-			client = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-			t = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+			/* all columns at once: SPI_getbinval walks the row from its start each time */
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			client = TextDatumGetCString(values[0]);
+			t = DatumGetFloat8(values[2]);
 			if (current == NULL || strcmp(client, current) != 0)
 			{
 				/* a new client: close the previous one, score a full batch */
@@ -539,7 +545,7 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 				cur_len--;
 			}
 			pos = slot * L + cur_len;
-			encode_event(m, tup, desc, 2, first_event ? -1.0 : t - prev_time,
+			encode_event(m, values, nulls, 1, first_event ? -1.0 : t - prev_time,
 						 &sb->cat[pos], &sb->feat[(int64) pos * F], &sb->num[(int64) pos * N]);
 			first_event = false;
 			cur_len++;

@@ -51,6 +51,24 @@ test_blob(void)
 		  memcmp(decoded, params, sizeof(float) * ss_param_count(&d)) == 0,
 		  "blob round trip keeps dimensions and weights bit for bit");
 	ss_free(decoded);
+	{
+		/* in place: parameters read inside the blob when aligned, else copied */
+		const float *view;
+		uint8_t    *shifted = ss_alloc(len + 1);
+		int			ok;
+
+		err = ss_blob_decode_in_place(blob, len, &back, &view);
+		ok = err == NULL && (const uint8_t *) view > blob && (const uint8_t *) view < blob + len &&
+			memcmp(view, params, sizeof(float) * ss_param_count(&d)) == 0;
+		memcpy(shifted + 1, blob, len);
+		err = ss_blob_decode_in_place(shifted + 1, len, &back, &view);
+		ok = ok && err == NULL && ((const uint8_t *) view < shifted || (const uint8_t *) view > shifted + len) &&
+			memcmp(view, params, sizeof(float) * ss_param_count(&d)) == 0;
+		if (err == NULL)
+			ss_free((void *) view);
+		ss_free(shifted);
+		CHECK(ok, "blob decoded in place reads the weights inside the blob (aligned) or copies them (not)");
+	}
 
 	for (size_t cut = 0; cut < len; cut += (cut < 200 ? 1 : 97))
 	{
