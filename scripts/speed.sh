@@ -10,11 +10,13 @@
 # training   training target positions per second (steady state: the last of
 #            N epochs, default 2), hidden 128 and 256, threads 1 and 2, on every
 #            data set in ../shared/data, ours and the reference's, and the ratio;
-#            plus this machine's cblas_sgemm peak and the engine's GEMM rate
+#            plus this machine's cblas_sgemm peak and the engine's GEMM rate;
+#            with one thread, also seqsales_predict_all over every client of
+#            the data set against the reference's batch-512 inference rate
 # latency    seqsales_predict through SQL with pgbench: p50 / p99 ms, warm
 #            backend, hidden 128, histories of 50 events
 # scoring    seqsales_predict_all against one seqsales_predict per client
-#            (LATERAL), clients per second, and the reference's batch-512 rate
+#            (LATERAL), clients per second, warm backend, demo data
 # decode     first call in a fresh backend for a ~10 MB model
 # scaling    100k / 1M / 10M demo events: seconds per epoch and peak backend RSS
 source "$(dirname "$0")/lib/common.sh"
@@ -86,7 +88,9 @@ if want train; then
                 if [ "$threads" = 1 ]; then
                     # batch scoring of every client of the data set with this model, against the
                     # reference's batch-512 forward + top-k over pre-collated windows (its run above)
-                    ms="$(q -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+                    # warm backend (the model decoded by a first call), as a dashboard refresh finds it
+                    ms="$(q -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" -c "\\timing on" \
+                            -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
                     n_clients="$(q -c "SELECT count(DISTINCT client_id) FROM bench_train")"
                     mine="$(q -c "SELECT round($n_clients / ($ms / 1000.0))")"
                     bratio=null
@@ -134,8 +138,11 @@ SQL
 fi
 
 if want scoring; then
-    t_all="$(q -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
-    t_one="$(q -c "\\timing on" -c "SELECT count(*) FROM (SELECT DISTINCT client_id FROM seqsales_demo_orders) c,
+    # both in a warm backend: the model decoded by a first call
+    t_all="$(q -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" -c "\\timing on" \
+               -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+    t_one="$(q -c "SELECT count(*) FROM seqsales_predict('C000001'::text, 3, 'speed128')" -c "\\timing on" \
+               -c "SELECT count(*) FROM (SELECT DISTINCT client_id FROM seqsales_demo_orders) c,
                    LATERAL seqsales_predict(c.client_id, 3, 'speed128') p" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
     clients="$(q -c "SELECT count(DISTINCT client_id) FROM seqsales_demo_orders")"
     emit "{\"measure\": \"batch_scoring\", \"clients\": $clients, \"predict_all_clients_per_second\": $(q -c "SELECT round($clients / ($t_all / 1000.0))"), \"lateral_predict_clients_per_second\": $(q -c "SELECT round($clients / ($t_one / 1000.0))"), \"speedup\": $(q -c "SELECT round($t_one::numeric / $t_all, 1)")}"
