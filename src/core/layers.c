@@ -60,7 +60,6 @@ ss_matmul_wt(int n, int in, int out, const float *x, int ldx, const float *w,
 		/* fills pack with w^T (and b), then one pass of the packed kernel */
 		ss_pack(1, in, out, w, in, b, pack);
 		ss_packed_gemm(n, out, in, x, ldx, pack, beta, y, ldy);
-		ss_blas_count_flops(2.0 * n * out * in);
 		return;
 	}
 	if (b != NULL)
@@ -90,7 +89,6 @@ ss_matmul_w(int n, int out, int in, const float *dy, int lddy, const float *w,
 	{
 		ss_pack(0, out, in, w, in, NULL, pack);
 		ss_packed_gemm(n, in, out, dy, lddy, pack, beta, dx, lddx);
-		ss_blas_count_flops(2.0 * n * out * in);
 		return;
 	}
 	ss_sgemm(0, 0, n, in, out, 1.0f, dy, lddy, w, in, beta, dx, lddx);
@@ -186,10 +184,7 @@ ss_dense_forward_steps(int T, int B, const int32_t *rows, int in, int out,
 		if (rows[t] <= 0)
 			continue;
 		if (pack != NULL)
-		{
 			ss_packed_gemm(rows[t], out, in, xt, in, pack, 0.0f, yt, out);
-			ss_blas_count_flops(2.0 * rows[t] * out * in);
-		}
 		else
 			ss_matmul_wt(rows[t], in, out, xt, in, w, b, 0.0f, yt, out, NULL);
 	}
@@ -232,10 +227,7 @@ ss_dense_backward_steps(int T, int B, const int32_t *rows, int in, int out,
 		if (rows[t] <= 0)
 			continue;
 		if (pack != NULL)
-		{
 			ss_packed_gemm(rows[t], in, out, dyt, out, pack, accumulate_dx ? 1.0f : 0.0f, dxt, in);
-			ss_blas_count_flops(2.0 * rows[t] * out * in);
-		}
 		else
 			ss_matmul_w(rows[t], out, in, dyt, out, w, accumulate_dx ? 1.0f : 0.0f, dxt, in, NULL);
 	}
@@ -284,10 +276,7 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 		if (Bt <= 0)
 			continue;
 		if (hp != NULL && packed)
-		{
 			ss_packed_gemm(Bt, G, H, hp, H, pack, 0.0f, gh_step, G);
-			ss_blas_count_flops(2.0 * Bt * G * H);
-		}
 		else if (hp != NULL)
 			ss_matmul_wt(Bt, H, G, hp, H, w_hh, b_hh, 0.0f, gh_step, G, NULL);
 		else
@@ -342,10 +331,7 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 									  dhp != NULL ? dhp + (int64_t) b * H : sink, H);
 		/* recurrent part: dh_{t-1} += dgh_t W_hh */
 		if (dhp != NULL && Bt > 0 && packed)
-		{
 			ss_packed_gemm(Bt, H, G, dght, G, pack, 1.0f, dhp, H);
-			ss_blas_count_flops(2.0 * Bt * G * H);
-		}
 		else if (dhp != NULL && Bt > 0)
 			ss_matmul_w(Bt, G, H, dght, G, w_hh, 1.0f, dhp, H, NULL);
 	}

@@ -101,13 +101,22 @@ ss_scale(float *restrict grads, int64_t n, float c)
 		grads[j] *= c;
 }
 
+float
+ss_clip_coef(double sum_squares, double max_norm)
+{
+	/* as torch.nn.utils.clip_grad_norm_ */
+	double		coef = max_norm / (sqrt(sum_squares) + 1e-6);
+
+	return coef < 1.0 ? (float) coef : 1.0f;
+}
+
 double
 ss_clip_grad_norm(float *grads, int64_t n, double max_norm)
 {
-	double		norm = sqrt(ss_sum_squares(grads, n)),
-				coef = max_norm / (norm + 1e-6);
+	double		sum = ss_sum_squares(grads, n);
+	float		coef = ss_clip_coef(sum, max_norm);
 
-	if (coef < 1.0)
-		ss_scale(grads, n, (float) coef);
-	return norm;
+	if (coef < 1.0f)
+		ss_scale(grads, n, coef);
+	return sqrt(sum);
 }

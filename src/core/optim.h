@@ -41,6 +41,13 @@ void		ss_adam_apply(const ss_adam *opt, float *params, const float *grads,
  */
 double		ss_clip_grad_norm(float *grads, int64_t n, double max_norm);
 
+/*
+ * The clipping factor for gradients whose squares sum to sum_squares:
+ * max_norm / (norm + 1e-6) when below 1, else 1 (ss_clip_grad_norm's, for
+ * callers that sum the squares in parts).
+ */
+float		ss_clip_coef(double sum_squares, double max_norm);
+
 /* sum of squares of grads[0 .. n) (double lanes), and grads *= c */
 double		ss_sum_squares(const float *grads, int64_t n);
 void		ss_scale(float *grads, int64_t n, float c);

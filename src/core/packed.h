@@ -35,7 +35,7 @@ void		ss_pack(int trans, int K, int N, const float *w, int ldw,
 
 /*
  * C (M x N, row stride ldc) = beta C + A (M x K, row stride lda) op(W) + bias,
- * beta 0 or 1 (C is not read when beta is 0).
+ * beta 0 or 1 (C is not read when beta is 0).  Counted in ss_blas_flops().
  */
 void		ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 						   const float *packed, float beta, float *c, int ldc);

@@ -453,8 +453,8 @@ parallel_update(step_worker *workers, int n, int64_t n_params, float *params,
 				ss_adam *adam, double clip)
 {
 	update_part parts[SS_MAX_THREADS];
-	double		sum = 0.0,
-				coef;
+	double		sum = 0.0;
+	float		coef;
 
 	for (int k = 0; k < n; k++)
 	{
@@ -469,11 +469,10 @@ parallel_update(step_worker *workers, int n, int64_t n_params, float *params,
 	run_parallel(update_sum, parts, sizeof(update_part), n);
 	for (int k = 0; k < n; k++)
 		sum += parts[k].sum_squares;
-	/* as torch.nn.utils.clip_grad_norm_ */
-	coef = clip / (sqrt(sum) + 1e-6);
+	coef = ss_clip_coef(sum, clip);
 	ss_adam_begin(adam);
 	for (int k = 0; k < n; k++)
-		parts[k].coef = coef < 1.0 ? (float) coef : 1.0f;
+		parts[k].coef = coef;
 	run_parallel(update_apply, parts, sizeof(update_part), n);
 }
 
