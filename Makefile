@@ -38,13 +38,13 @@ tests/unit/test_core: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/uni
 
 .PHONY: unit
 
-bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
+bench/core_bench: bench/core_bench.c bench/bench_clock.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/core_bench.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
-bench/sgemm_peak: bench/sgemm_peak.c $(CORE_SRCS) $(wildcard src/core/*.h)
+bench/sgemm_peak: bench/sgemm_peak.c bench/bench_clock.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) -O2 -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/sgemm_peak.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
-bench/packed_bench: bench/packed_bench.c $(CORE_SRCS) $(wildcard src/core/*.h)
+bench/packed_bench: bench/packed_bench.c bench/bench_clock.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/packed_bench.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
 bench-core: bench/core_bench bench/sgemm_peak bench/packed_bench
