@@ -220,7 +220,8 @@ columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client)
 	if (cols->time_kind == TIME_INTEGER)
 		appendStringInfo(buf, "%s::float8", quote_identifier(cols->time));
 	else
-		appendStringInfo(buf, "extract(epoch from %s)::float8", quote_identifier(cols->time));
+		/* date_part, not extract: extract gives numeric, 2x slower to convert */
+		appendStringInfo(buf, "date_part('epoch', %s)", quote_identifier(cols->time));
 	for (int j = 0; j < cols->n_cat; j++)
 		appendStringInfo(buf, ", %s::text", quote_identifier(cols->cat[j]));
 	for (int j = 0; j < cols->n_num; j++)
@@ -228,16 +229,33 @@ columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client)
 }
 
 void
-columns_history_scan(const ColumnSpec *cols, const char *relation, StringInfo buf)
+columns_history_order(const ColumnSpec *cols, bool with_client, bool newest_first, StringInfo buf)
+{
+	const char *dir = newest_first ? " DESC" : "";
+
+	/*
+	 * On the relation's own columns (alias s), never on the select list's
+	 * converted ones: "ORDER BY ts" would name the output column ts::float8
+	 * and no index on (client, ts) could give the order.
+	 */
+	appendStringInfoString(buf, " ORDER BY ");
+	if (with_client)
+		appendStringInfo(buf, "s.%s%s, ", quote_identifier(cols->client), dir);
+	appendStringInfo(buf, "s.%s%s", quote_identifier(cols->time), dir);
+	if (cols->tiebreak)
+		appendStringInfo(buf, ", s.%s%s", quote_identifier(cols->tiebreak), dir);
+}
+
+void
+columns_history_scan(const ColumnSpec *cols, const char *relation, bool newest_first,
+					 StringInfo buf)
 {
 	appendStringInfoString(buf, "SELECT ");
 	columns_select_list(cols, buf, true);
-	appendStringInfo(buf, " FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY %s, %s",
+	appendStringInfo(buf, " FROM %s AS s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL AND s.%s IS NOT NULL",
 					 relation, quote_identifier(cols->client), quote_identifier(cols->target),
-					 quote_identifier(cols->time), quote_identifier(cols->client),
 					 quote_identifier(cols->time));
-	if (cols->tiebreak)
-		appendStringInfo(buf, ", %s", quote_identifier(cols->tiebreak));
+	columns_history_order(cols, true, newest_first, buf);
 }
 
 /* ---------------------------------------------------------------- strings */

@@ -86,7 +86,7 @@ load_events(Oid relid, const ColumnSpec *cols)
 
 	initStringInfo(&q);
 	columns_history_scan(cols, quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-														  get_rel_name(relid)), &q);
+														  get_rel_name(relid)), false, &q);
 	plan = SPI_prepare(q.data, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));

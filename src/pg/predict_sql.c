@@ -20,6 +20,7 @@
 #include "../core/ss_alloc.h"
 #include "load.h"
 #include "model_cache.h"
+#include "row_scan.h"
 
 PG_FUNCTION_INFO_V1(seqsales_predict);
 
@@ -75,11 +76,10 @@ history_plan(CachedModel *m, Oid relid)
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT ");
 	columns_select_list(&cols, &q, false);
-	appendStringInfo(&q, " FROM %s WHERE %s = $1 AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY %s DESC",
+	appendStringInfo(&q, " FROM %s AS s WHERE s.%s = $1 AND s.%s IS NOT NULL AND s.%s IS NOT NULL",
 					 qualified_name(rel), quote_identifier(cols.client), quote_identifier(cols.target),
-					 quote_identifier(cols.time), quote_identifier(cols.time));
-	if (cols.tiebreak)
-		appendStringInfo(&q, ", %s DESC", quote_identifier(cols.tiebreak));
+					 quote_identifier(cols.time));
+	columns_history_order(&cols, false, true, &q);
 	appendStringInfo(&q, " LIMIT %d", m->max_length + 1);
 	plan = SPI_prepare(q.data, 1, &cols.client_type);
 	if (plan == NULL)
@@ -137,6 +137,23 @@ client_key(FunctionCallInfo fcinfo, Oid col_type)
 }
 
 /*
+ * The gap feature of an event's numeric inputs num: gap_seconds after the
+ * client's previous event, < 0 for its first event (gap 0).
+ */
+static void
+encode_gap(const CachedModel *m, double gap_seconds, float *num)
+{
+	const int	j = m->cols.n_num;
+
+	if (m->cols.time_kind != TIME_INTEGER)
+	{
+		double		gap = gap_seconds < 0 ? 0.0 : gap_feature(gap_seconds);
+
+		num[j] = (float) ((gap - m->mean[j]) / m->std[j]);
+	}
+}
+
+/*
  * Encodes one event row as model input: category (column col), time
  * (col + 1), categoricals, numerics.  gap_seconds < 0 marks a client's
  * first event (gap feature 0).
@@ -163,12 +180,7 @@ encode_event(const CachedModel *m, const Datum *values, const bool *nulls, int c
 
 		num[j] = isfinite(x) ? (float) ((x - m->mean[j]) / m->std[j]) : 0.0f;
 	}
-	if (m->cols.time_kind != TIME_INTEGER)
-	{
-		double		gap = gap_seconds < 0 ? 0.0 : gap_feature(gap_seconds);
-
-		num[n_user_num] = (float) ((gap - m->mean[n_user_num]) / m->std[n_user_num]);
-	}
+	encode_gap(m, gap_seconds, num);
 }
 
 /* Encodes the fetched rows (newest first) into the model's batch; returns the length. */
@@ -318,12 +330,20 @@ seqsales_predict(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- batch scoring */
 
-#define SCORE_BATCH 256
-#define SCORE_FETCH 10000
+/*
+ * Clients per forward pass.  64 rows keep the products at full speed in the
+ * packed kernel while the pass's activations stay small (about 12 MB at
+ * hidden 128, max_length 50): they are fresh memory on every call, and at
+ * 256 clients page faults alone took 16% of a call (perf).
+ */
+#define SCORE_BATCH 64
 
 PG_FUNCTION_INFO_V1(seqsales_predict_all);
 
-/* Clients collected for one forward pass: their last events, client-major. */
+/*
+ * Clients collected for one forward pass: their last events, newest first
+ * (the scan reads each history backwards), client-major.
+ */
 typedef struct ScoreBatch
 {
 	int			n;
@@ -334,15 +354,36 @@ typedef struct ScoreBatch
 	float	   *num;			/* SCORE_BATCH x L x N */
 } ScoreBatch;
 
-static void
-score_batch(CachedModel *m, ScoreBatch *sb, ss_batch *batch, ss_workspace *ws, float *probs,
-			int k, ReturnSetInfo *rsinfo, MemoryContext core_cxt)
+/* State of one seqsales_predict_all scan, passed to score_row for each row. */
+typedef struct ScoreScan
 {
+	CachedModel *m;
+	ScoreBatch *sb;
+	ss_batch   *batch;
+	ss_workspace *ws;
+	float	   *probs;
+	int			k;
+	ReturnSetInfo *rsinfo;
+	MemoryContext call_cxt,		/* this call's buffers and the engine's allocations */
+				batch_cxt,		/* client ids of the batch being collected */
+				row_cxt;		/* text copies of one row */
+	bool		in_client;		/* sb->ids[sb->n] is the client being read */
+	int			seen;			/* its rows read so far */
+	double		oldest_time;	/* time of its oldest event kept so far */
+} ScoreScan;
+
+static void
+score_batch(ScoreScan *s)
+{
+	CachedModel *m = s->m;
+	ScoreBatch *sb = s->sb;
+	ss_batch   *batch = s->batch;
 	const int	L = m->max_length,
 				F = m->dims.n_features,
 				N = m->dims.n_numeric,
 				C = m->dims.n_classes,
-				B = sb->n;
+				B = sb->n,
+				k = s->k;
 	int			T = 0;
 	int		   *top = palloc(sizeof(int) * k);
 	int		   *row_of = palloc(sizeof(int) * B);
@@ -372,13 +413,15 @@ score_batch(CachedModel *m, ScoreBatch *sb, ss_batch *batch, ss_workspace *ws, f
 	memset(batch->num, 0, sizeof(float) * T * B * N);
 	for (int b = 0; b < B; b++)
 	{
-		int			i = batch->origin[b];
+		int			i = batch->origin[b],
+					len = sb->len[i];
 
-		batch->lengths[b] = sb->len[i];
-		for (int t = 0; t < sb->len[i]; t++)
+		batch->lengths[b] = len;
+		for (int t = 0; t < len; t++)
 		{
+			/* step t (oldest first) is the (len - 1 - t)-th event read */
 			int64		p = (int64) t * B + b,
-						q = (int64) i * L + t;
+						q = (int64) i * L + (len - 1 - t);
 
 			batch->cat[p] = sb->cat[q];
 			memcpy(batch->feat + p * F, sb->feat + q * F, sizeof(int32) * F);
@@ -387,12 +430,12 @@ score_batch(CachedModel *m, ScoreBatch *sb, ss_batch *batch, ss_workspace *ws, f
 	}
 	for (int64 i = 0; i < (int64) T * B; i++)
 		batch->target[i] = -1;
-	core_use_context(core_cxt);
-	ss_predict_batch(&m->dims, m->params, batch, ws, probs);
+	core_use_context(s->call_cxt);
+	ss_predict_batch(&m->dims, m->params, batch, s->ws, s->probs);
 	core_use_context(NULL);
 	for (int c = 0; c < B; c++)
 	{
-		const float *pc = probs + (int64) row_of[c] * C;	/* clients in scan order */
+		const float *pc = s->probs + (int64) row_of[c] * C;	/* clients in scan order */
 
 		top_k(pc, C, k, top);
 		for (int i = 0; i < k; i++)
@@ -404,12 +447,85 @@ score_batch(CachedModel *m, ScoreBatch *sb, ss_batch *batch, ss_workspace *ws, f
 			values[1] = Int32GetDatum(i + 1);
 			values[2] = CStringGetTextDatum(m->classes[top[i]]);
 			values[3] = Float8GetDatum(pc[top[i]]);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			tuplestore_putvalues(s->rsinfo->setResult, s->rsinfo->setDesc, values, nulls);
 		}
 	}
 	sb->n = 0;
 	pfree(row_of);
 	pfree(top);
+}
+
+/* The client being read is complete: add it to the batch, score a full batch. */
+static void
+close_client(ScoreScan *s)
+{
+	s->sb->n++;
+	s->in_client = false;
+	if (s->sb->n == SCORE_BATCH)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
+
+		score_batch(s);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(s->batch_cxt);
+	}
+}
+
+/*
+ * One row of the scan: client, category, time, categoricals, numerics, each
+ * history newest first.  The first L rows of a client are encoded; the next
+ * one only gives the gap before the oldest of them; the rest (cut by
+ * max_length anyway) cost a comparison of their client id.
+ */
+static void
+score_row(TupleTableSlot *slot, void *arg)
+{
+	ScoreScan  *s = (ScoreScan *) arg;
+	ScoreBatch *sb = s->sb;
+	const CachedModel *m = s->m;
+	const int	L = m->max_length,
+				F = m->dims.n_features,
+				N = m->dims.n_numeric;
+	MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
+	bool		isnull;
+	text	   *client = DatumGetTextPP(slot_getattr(slot, 1, &isnull));	/* not null: the scan's WHERE */
+	int			client_len = VARSIZE_ANY_EXHDR(client);
+	int64		pos;
+
+	if (!s->in_client || strlen(sb->ids[sb->n]) != (size_t) client_len ||
+		memcmp(sb->ids[sb->n], VARDATA_ANY(client), client_len) != 0)
+	{
+		/* a new client */
+		if (s->in_client)
+			close_client(s);
+		sb->ids[sb->n] = MemoryContextAlloc(s->batch_cxt, client_len + 1);
+		memcpy(sb->ids[sb->n], VARDATA_ANY(client), client_len);
+		sb->ids[sb->n][client_len] = '\0';
+		sb->len[sb->n] = 0;
+		s->in_client = true;
+		s->seen = 0;
+	}
+	pos = (int64) sb->n * L + s->seen;
+	if (s->seen < L)
+	{
+		double		t;
+
+		slot_getallattrs(slot);
+		t = DatumGetFloat8(slot->tts_values[2]);
+		encode_event(m, slot->tts_values, slot->tts_isnull, 1, -1.0,
+					 &sb->cat[pos], &sb->feat[pos * F], &sb->num[pos * N]);
+		/* the newer event read before this one is t after it */
+		if (s->seen > 0)
+			encode_gap(m, s->oldest_time - t, &sb->num[(pos - 1) * N]);
+		s->oldest_time = t;
+		sb->len[sb->n]++;
+	}
+	else if (s->seen == L)
+		encode_gap(m, s->oldest_time - DatumGetFloat8(slot_getattr(slot, 3, &isnull)),
+				   &sb->num[(pos - 1) * N]);
+	s->seen++;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(s->row_cxt);
 }
 
 Datum
@@ -424,24 +540,10 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 				L,
 				F,
 				N;
-	CachedModel *m;
 	ColumnSpec	cols;
 	StringInfoData q;
 	SPIPlanPtr	plan;
-	Portal		portal;
-	MemoryContext call_cxt,
-				batch_cxt,
-				row_cxt;
-	ScoreBatch *sb;
-	ss_batch   *batch;
-	ss_workspace *ws;
-	float	   *probs;
-	Datum	   *values;
-	bool	   *nulls;
-	char	   *current = NULL;
-	double		prev_time = 0.0;
-	int			cur_len = 0;
-	bool		first_event = true;
+	ScoreScan	s;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -458,112 +560,50 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	schema = seqsales_schema(fcinfo->flinfo->fn_oid);
 
 	InitMaterializedSRF(fcinfo, 0);
-	call_cxt = AllocSetContextCreate(CurrentMemoryContext, "seqsales scoring",
-									 ALLOCSET_DEFAULT_SIZES);
+	memset(&s, 0, sizeof(s));
+	s.rsinfo = rsinfo;
+	s.call_cxt = AllocSetContextCreate(CurrentMemoryContext, "seqsales scoring",
+									   ALLOCSET_DEFAULT_SIZES);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	m = model_cache_get(schema, model_name);
-	k = Min(k, m->dims.n_classes);
-	rel = source_relation(m, source, &cols);
+	s.m = model_cache_get(schema, model_name);
+	s.k = Min(k, s.m->dims.n_classes);
+	rel = source_relation(s.m, source, &cols);
 	core_load_blas();
 	ss_blas_set_threads(1);
 
-	MemoryContextSwitchTo(call_cxt);
-	L = m->max_length;
-	F = m->dims.n_features;
-	N = m->dims.n_numeric;
-	sb = palloc0(sizeof(ScoreBatch));
-	sb->cat = palloc(sizeof(int32) * SCORE_BATCH * L);
-	sb->feat = palloc(sizeof(int32) * SCORE_BATCH * L * Max(F, 1));
-	sb->num = palloc(sizeof(float) * SCORE_BATCH * L * Max(N, 1));
-	core_use_context(call_cxt);
-	batch = ss_batch_new(&m->dims, SCORE_BATCH, L);
-	ws = ss_workspace_new();	/* this call's own: the cached one stays batch-1 sized */
+	MemoryContextSwitchTo(s.call_cxt);
+	L = s.m->max_length;
+	F = s.m->dims.n_features;
+	N = s.m->dims.n_numeric;
+	s.sb = palloc0(sizeof(ScoreBatch));
+	s.sb->cat = palloc(sizeof(int32) * SCORE_BATCH * L);
+	s.sb->feat = palloc(sizeof(int32) * SCORE_BATCH * L * Max(F, 1));
+	s.sb->num = palloc(sizeof(float) * SCORE_BATCH * L * Max(N, 1));
+	core_use_context(s.call_cxt);
+	s.batch = ss_batch_new(&s.m->dims, SCORE_BATCH, L);
+	s.ws = ss_workspace_new();	/* this call's own: the cached one stays batch-1 sized */
 	core_use_context(NULL);
-	probs = palloc(sizeof(float) * SCORE_BATCH * m->dims.n_classes);
-	values = palloc(sizeof(Datum) * (3 + F + m->cols.n_num));
-	nulls = palloc(sizeof(bool) * (3 + F + m->cols.n_num));
-	batch_cxt = AllocSetContextCreate(call_cxt, "seqsales scoring batch", ALLOCSET_DEFAULT_SIZES);
-	row_cxt = AllocSetContextCreate(call_cxt, "seqsales scoring row", ALLOCSET_DEFAULT_SIZES);
+	s.probs = palloc(sizeof(float) * SCORE_BATCH * s.m->dims.n_classes);
+	s.batch_cxt = AllocSetContextCreate(s.call_cxt, "seqsales scoring batch", ALLOCSET_DEFAULT_SIZES);
+	s.row_cxt = AllocSetContextCreate(s.call_cxt, "seqsales scoring row", ALLOCSET_DEFAULT_SIZES);
 
-	/* one ordered scan of every history */
+	/* one ordered scan of every history, newest event first */
 	initStringInfo(&q);
-	columns_history_scan(&cols, qualified_name(rel), &q);
+	columns_history_scan(&cols, qualified_name(rel), true, &q);
 	plan = SPI_prepare(q.data, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
+	row_scan(plan, score_row, &s);
+	if (s.in_client)
+		close_client(&s);
+	if (s.sb->n > 0)
 	{
-		uint64		n;
-
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, SCORE_FETCH);
-		n = SPI_processed;
-		if (n == 0)
-			break;
-		for (uint64 i = 0; i < n; i++)
-		{
-			char	   *client;
-			double		t;
-			int			slot,
-						pos;
-
-			MemoryContextSwitchTo(row_cxt);
-			/* all columns at once: SPI_getbinval walks the row from its start each time */
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			client = TextDatumGetCString(values[0]);
-			t = DatumGetFloat8(values[2]);
-			if (current == NULL || strcmp(client, current) != 0)
-			{
-				/* a new client: close the previous one, score a full batch */
-				if (current != NULL)
-				{
-					sb->len[sb->n] = cur_len;
-					sb->n++;
-					if (sb->n == SCORE_BATCH)
-					{
-						MemoryContextSwitchTo(batch_cxt);
-						score_batch(m, sb, batch, ws, probs, k, rsinfo, call_cxt);
-						MemoryContextReset(batch_cxt);
-					}
-				}
-				sb->ids[sb->n] = MemoryContextStrdup(batch_cxt, client);
-				current = sb->ids[sb->n];
-				cur_len = 0;
-				first_event = true;
-			}
-			/* keep the last L events: shift left when full */
-			slot = sb->n;
-			if (cur_len == L)
-			{
-				memmove(sb->cat + (int64) slot * L, sb->cat + (int64) slot * L + 1, sizeof(int32) * (L - 1));
-				memmove(sb->feat + (int64) slot * L * F, sb->feat + ((int64) slot * L + 1) * F,
-						sizeof(int32) * (L - 1) * F);
-				memmove(sb->num + (int64) slot * L * N, sb->num + ((int64) slot * L + 1) * N,
-						sizeof(float) * (L - 1) * N);
-				cur_len--;
-			}
-			pos = slot * L + cur_len;
-			encode_event(m, values, nulls, 1, first_event ? -1.0 : t - prev_time,
-						 &sb->cat[pos], &sb->feat[(int64) pos * F], &sb->num[(int64) pos * N]);
-			first_event = false;
-			cur_len++;
-			prev_time = t;
-			MemoryContextReset(row_cxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
+		MemoryContextSwitchTo(s.row_cxt);
+		score_batch(&s);
 	}
-	if (current != NULL)
-	{
-		sb->len[sb->n] = cur_len;
-		sb->n++;
-		MemoryContextSwitchTo(batch_cxt);
-		score_batch(m, sb, batch, ws, probs, k, rsinfo, call_cxt);
-	}
-	SPI_cursor_close(portal);
 	SPI_freeplan(plan);
 	SPI_finish();
-	MemoryContextDelete(call_cxt);
+	MemoryContextDelete(s.call_cxt);
 	return (Datum) 0;
 }

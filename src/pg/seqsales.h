@@ -54,9 +54,16 @@ void		columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_clie
 
 /*
  * Every usable row of a relation (quoted name), grouped by client in time
- * order: the one ordered scan of training and of batch scoring.
+ * order (or both descending, newest_first): the one ordered scan of
+ * training and of batch scoring.  An index on (client, time[, tiebreak])
+ * gives the order without a sort.
  */
-void		columns_history_scan(const ColumnSpec *cols, const char *relation, StringInfo buf);
+void		columns_history_scan(const ColumnSpec *cols, const char *relation, bool newest_first,
+								 StringInfo buf);
+
+/* " ORDER BY [client,] time[, tiebreak]" of a history, on the relation aliased s */
+void		columns_history_order(const ColumnSpec *cols, bool with_client, bool newest_first,
+								  StringInfo buf);
 
 /* Numeric inputs of a model: the numeric columns, then the gap feature. */
 static inline int
