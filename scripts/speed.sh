@@ -11,8 +11,9 @@
 #            N epochs, default 2), hidden 128 and 256, threads 1 and 2, on every
 #            data set in ../shared/data, ours and the reference's, and the ratio;
 #            plus this machine's cblas_sgemm peak and the engine's GEMM rate;
-#            with one thread, also seqsales_predict_all over every client of
-#            the data set against the reference's batch-512 inference rate
+#            also seqsales_predict_all over every client of the data set
+#            (seqsales.scoring_threads = threads) against the reference's
+#            batch-512 inference rate with the same threads
 # latency    seqsales_predict through SQL with pgbench: p50 / p99 ms, warm
 #            backend, hidden 128, histories of 50 events
 # scoring    seqsales_predict_all against one seqsales_predict per client
@@ -85,18 +86,17 @@ if want train; then
                     rm -rf "$tmp"
                 fi
                 emit "{\"measure\": \"training\", \"data\": \"$name\", \"hidden\": $hidden, \"threads\": $threads, \"seqsales_positions_per_second\": $ours, \"reference_positions_per_second\": $ref, \"ratio\": $ratio}"
-                if [ "$threads" = 1 ]; then
-                    # batch scoring of every client of the data set with this model, against the
-                    # reference's batch-512 forward + top-k over pre-collated windows (its run above)
-                    # warm backend (the model decoded by a first call), as a dashboard refresh finds it
-                    ms="$(q -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" -c "\\timing on" \
-                            -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
-                    n_clients="$(q -c "SELECT count(DISTINCT client_id) FROM bench_train")"
-                    mine="$(q -c "SELECT round($n_clients / ($ms / 1000.0))")"
-                    bratio=null
-                    [ "$ref_batch" != null ] && bratio="$(q -c "SELECT round($mine::numeric / $ref_batch, 2)")"
-                    emit "{\"measure\": \"batch_scoring_vs_reference\", \"data\": \"$name\", \"hidden\": $hidden, \"clients\": $n_clients, \"predict_all_clients_per_second\": $mine, \"reference_batch512_clients_per_second\": $ref_batch, \"ratio\": $bratio}"
-                fi
+                # batch scoring of every client of the data set with this model (as many
+                # scoring threads as training threads), against the reference's batch-512
+                # forward + top-k over pre-collated windows (its run above, same threads);
+                # warm backend (the model decoded by a first call), as a dashboard refresh finds it
+                ms="$(q -c "SET seqsales.scoring_threads = $threads" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" \
+                        -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+                n_clients="$(q -c "SELECT count(DISTINCT client_id) FROM bench_train")"
+                mine="$(q -c "SELECT round($n_clients / ($ms / 1000.0))")"
+                bratio=null
+                [ "$ref_batch" != null ] && bratio="$(q -c "SELECT round($mine::numeric / $ref_batch, 2)")"
+                emit "{\"measure\": \"batch_scoring_vs_reference\", \"data\": \"$name\", \"hidden\": $hidden, \"threads\": $threads, \"clients\": $n_clients, \"predict_all_clients_per_second\": $mine, \"reference_batch512_clients_per_second\": $ref_batch, \"ratio\": $bratio}"
             done
         done
     done
@@ -144,8 +144,10 @@ if want scoring; then
     t_one="$(q -c "SELECT count(*) FROM seqsales_predict('C000001'::text, 3, 'speed128')" -c "\\timing on" \
                -c "SELECT count(*) FROM (SELECT DISTINCT client_id FROM seqsales_demo_orders) c,
                    LATERAL seqsales_predict(c.client_id, 3, 'speed128') p" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+    t_all2="$(q -c "SET seqsales.scoring_threads = 2" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" -c "\\timing on" \
+                -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
     clients="$(q -c "SELECT count(DISTINCT client_id) FROM seqsales_demo_orders")"
-    emit "{\"measure\": \"batch_scoring\", \"clients\": $clients, \"predict_all_clients_per_second\": $(q -c "SELECT round($clients / ($t_all / 1000.0))"), \"lateral_predict_clients_per_second\": $(q -c "SELECT round($clients / ($t_one / 1000.0))"), \"speedup\": $(q -c "SELECT round($t_one::numeric / $t_all, 1)")}"
+    emit "{\"measure\": \"batch_scoring\", \"clients\": $clients, \"predict_all_clients_per_second\": $(q -c "SELECT round($clients / ($t_all / 1000.0))"), \"lateral_predict_clients_per_second\": $(q -c "SELECT round($clients / ($t_one / 1000.0))"), \"speedup\": $(q -c "SELECT round($t_one::numeric / $t_all, 1)"), \"predict_all_2_threads_clients_per_second\": $(q -c "SELECT round($clients / ($t_all2 / 1000.0))")}"
 fi
 
 if want decode; then

@@ -87,3 +87,14 @@ FULL JOIN (SELECT c.client_id, p.*
            FROM (SELECT DISTINCT client_id FROM demo_train) c,
                 LATERAL seqsales_predict(c.client_id, 5, 'short') p) b
 USING (client_id, rank);
+-- forward passes on three threads: the same answers
+SET seqsales.scoring_threads = 3;
+SELECT count(*) FILTER (WHERE a.category IS DISTINCT FROM b.category
+                          OR abs(a.probability - b.probability) > 1e-6) AS mismatches_three_threads,
+       count(*) AS rows
+FROM seqsales_predict_all(5, 'short') a
+FULL JOIN (SELECT c.client_id, p.*
+           FROM (SELECT DISTINCT client_id FROM demo_train) c,
+                LATERAL seqsales_predict(c.client_id, 5, 'short') p) b
+USING (client_id, rank);
+RESET seqsales.scoring_threads;

@@ -292,9 +292,10 @@ steps_floats(const ss_dims *d, const ss_batch *batch)
 
 #define WS_STEPSF(ws, d, batch) WSF(WS_STEPS_SCRATCH, steps_floats(d, batch))
 
-void
-ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
-					 int with_backward)
+/* n_q query rows with n_alpha attention weights in all */
+static void
+reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
+		int64_t n_q, int64_t n_alpha, int with_backward)
 {
 	const int64_t B = batch->B,
 				T = batch->T,
@@ -303,16 +304,7 @@ ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 				A = d->attn,
 				C = d->n_classes,
 				D = d->input_dim;
-	int64_t		n_q = 0,
-				n_alpha = 0;
 
-	for (int b = 0; b < B; b++)
-		for (int t = 0; t < batch->lengths[b]; t++)
-			if (batch->target[t * B + b] >= 0)
-			{
-				n_q++;
-				n_alpha += t + 1;
-			}
 	/* every buffer at least as large as any request of forward / backward */
 	WSF(WS_X0, TB * D);
 	WSF(WS_X0_MASK, TB * D);
@@ -358,6 +350,33 @@ ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 		WSF(WS_DGI, TB * 3 * H);
 		WSF(WS_DGH, TB * 3 * H);
 	}
+}
+
+void
+ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
+					 int with_backward)
+{
+	int64_t		n_q = 0,
+				n_alpha = 0;
+
+	for (int b = 0; b < batch->B; b++)
+		for (int t = 0; t < batch->lengths[b]; t++)
+			if (batch->target[(int64_t) t * batch->B + b] >= 0)
+			{
+				n_q++;
+				n_alpha += t + 1;
+			}
+	reserve(ws, d, batch, n_q, n_alpha, with_backward);
+}
+
+void
+ss_workspace_reserve_predict(ss_workspace *ws, const ss_dims *d, const ss_batch *batch)
+{
+	int64_t		n_alpha = 0;
+
+	for (int b = 0; b < batch->B; b++)
+		n_alpha += batch->lengths[b];
+	reserve(ws, d, batch, batch->B, n_alpha, 0);
 }
 
 /*

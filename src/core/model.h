@@ -110,6 +110,8 @@ int64_t		ss_workspace_bytes(const ss_workspace *ws);
  */
 void		ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 								 int with_backward);
+/* The same for ss_predict_batch (a query at the last event of each sequence). */
+void		ss_workspace_reserve_predict(ss_workspace *ws, const ss_dims *d, const ss_batch *batch);
 
 typedef enum ss_query_mode
 {

@@ -393,6 +393,47 @@ worker_run(void *arg)
 	worker_step((step_worker *) arg);
 }
 
+typedef struct predict_job
+{
+	const ss_dims *d;
+	const float *params;
+	const ss_batch *batch;
+	ss_workspace *ws;
+	float	   *probabilities;
+} predict_job;
+
+static void
+predict_run(void *arg)
+{
+	predict_job *j = (predict_job *) arg;
+
+	if (j->batch->B > 0)
+		ss_predict_batch(j->d, j->params, j->batch, j->ws, j->probabilities);
+}
+
+void
+ss_predict_batches(const ss_dims *d, const float *params, ss_batch *const *batches,
+				   ss_workspace *const *ws, float *const *probabilities, int n)
+{
+	predict_job jobs[SS_MAX_THREADS];
+
+	if (n < 1)
+		return;
+	if (n > SS_MAX_THREADS)
+		n = SS_MAX_THREADS;
+	for (int k = 0; k < n; k++)
+	{
+		jobs[k].d = d;
+		jobs[k].params = params;
+		jobs[k].batch = batches[k];
+		jobs[k].ws = ws[k];
+		jobs[k].probabilities = probabilities[k];
+		if (n > 1 && batches[k]->B > 0)
+			ss_workspace_reserve_predict(ws[k], d, batches[k]);	/* here, not on a worker */
+	}
+	run_parallel(predict_run, jobs, sizeof(predict_job), n);
+}
+
 /* Runs one step on n workers; returns the sum over workers of loss x targets. */
 static double
 parallel_step(step_worker *workers, int n)

@@ -138,6 +138,14 @@ void		ss_predict_batch(const ss_dims *d, const float *params,
 							 float *probabilities);
 
 /*
+ * ss_predict_batch on n batches at once, batch k on thread k (the calling
+ * thread runs batch 0); each batch has its own workspace, grown here before
+ * the threads start.  A batch with B = 0 is skipped.
+ */
+void		ss_predict_batches(const ss_dims *d, const float *params, ss_batch *const *batches,
+							   ss_workspace *const *ws, float *const *probabilities, int n);
+
+/*
  * Fills batch (time-major) with the given windows of data: input rows
  * [start, end), targets of rows >= max(first_target, start + 1) (or none
  * when with_targets is 0).  Sequences are placed longest first (ties in

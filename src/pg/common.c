@@ -22,6 +22,7 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 int			seqsales_max_training_memory_mb = 4096;
+int			seqsales_scoring_threads = 1;
 
 /* ---------------------------------------------------------------- core glue */
 
@@ -70,6 +71,11 @@ _PG_init(void)
 							"seqsales_train checks its estimate against this before training and while it reads rows; -1 means no limit.",
 							&seqsales_max_training_memory_mb, 4096, -1, INT_MAX, PGC_USERSET,
 							GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("seqsales.scoring_threads",
+							"Threads of seqsales_predict_all's forward passes.",
+							"Each thread scores its own batch of clients; the rows are read on the calling thread.",
+							&seqsales_scoring_threads, 1, 1, SS_MAX_THREADS, PGC_USERSET,
+							0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("seqsales");
 }
 

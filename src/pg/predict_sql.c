@@ -341,17 +341,19 @@ seqsales_predict(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(seqsales_predict_all);
 
 /*
- * Clients collected for one forward pass: their last events, newest first
- * (the scan reads each history backwards), client-major.
+ * Clients collected for the forward passes: their last events, newest first
+ * (the scan reads each history backwards), client-major; up to
+ * SCORE_BATCH per scoring thread.
  */
 typedef struct ScoreBatch
 {
-	int			n;
-	char	   *ids[SCORE_BATCH];
-	int			len[SCORE_BATCH];
-	int32	   *cat;			/* SCORE_BATCH x L */
-	int32	   *feat;			/* SCORE_BATCH x L x F */
-	float	   *num;			/* SCORE_BATCH x L x N */
+	int			n,
+				cap;
+	char	  **ids;
+	int		   *len;
+	int32	   *cat;			/* cap x L */
+	int32	   *feat;			/* cap x L x F */
+	float	   *num;			/* cap x L x N */
 } ScoreBatch;
 
 /* State of one seqsales_predict_all scan, passed to score_row for each row. */
@@ -359,9 +361,10 @@ typedef struct ScoreScan
 {
 	CachedModel *m;
 	ScoreBatch *sb;
-	ss_batch   *batch;
-	ss_workspace *ws;
-	float	   *probs;
+	int			n_threads;
+	ss_batch   *batch[SS_MAX_THREADS];	/* thread k's clients, longest first */
+	ss_workspace *ws[SS_MAX_THREADS];
+	float	   *probs[SS_MAX_THREADS];
 	int			k;
 	ReturnSetInfo *rsinfo;
 	MemoryContext call_cxt,		/* this call's buffers and the engine's allocations */
@@ -372,70 +375,86 @@ typedef struct ScoreScan
 	double		oldest_time;	/* time of its oldest event kept so far */
 } ScoreScan;
 
+static int
+longer_first(const void *a, const void *b, void *arg)
+{
+	const int  *len = (const int *) arg;
+	int			i = *(const int *) a,
+				j = *(const int *) b;
+
+	if (len[i] != len[j])
+		return len[i] > len[j] ? -1 : 1;
+	return i < j ? -1 : i > j;	/* ties in scan order */
+}
+
+/*
+ * Scores the collected clients: sorted longest history first and dealt
+ * round-robin to the threads (so each thread's batch is longest first too,
+ * and the recurrent steps run only on the histories still going), one
+ * forward pass per thread, then k rows per client in scan order.
+ */
 static void
 score_batch(ScoreScan *s)
 {
 	CachedModel *m = s->m;
 	ScoreBatch *sb = s->sb;
-	ss_batch   *batch = s->batch;
 	const int	L = m->max_length,
 				F = m->dims.n_features,
 				N = m->dims.n_numeric,
 				C = m->dims.n_classes,
 				B = sb->n,
-				k = s->k;
-	int			T = 0;
+				k = s->k,
+				n_parts = Min(s->n_threads, B);
 	int		   *top = palloc(sizeof(int) * k);
-	int		   *row_of = palloc(sizeof(int) * B);
+	int		   *order = palloc(sizeof(int) * B);
 
-	/*
-	 * Longest history first (insertion sort, ties in scan order): the
-	 * recurrent steps then run only on the histories still going.
-	 */
 	for (int i = 0; i < B; i++)
+		order[i] = i;
+	qsort_arg(order, B, sizeof(int), longer_first, sb->len);
+	for (int part = 0; part < n_parts; part++)
 	{
-		int			b = i;
+		ss_batch   *batch = s->batch[part];
+		int			Bp = 0,
+					T;
 
-		while (b > 0 && sb->len[batch->origin[b - 1]] < sb->len[i])
+		for (int j = part; j < B; j += n_parts)
+			batch->origin[Bp++] = order[j];
+		T = sb->len[batch->origin[0]];
+		batch->B = Bp;
+		batch->T = T;
+		memset(batch->cat, 0, sizeof(int32) * T * Bp);
+		memset(batch->feat, 0, sizeof(int32) * T * Bp * F);
+		memset(batch->num, 0, sizeof(float) * T * Bp * N);
+		for (int b = 0; b < Bp; b++)
 		{
-			batch->origin[b] = batch->origin[b - 1];
-			b--;
-		}
-		batch->origin[b] = i;
-		T = Max(T, sb->len[i]);
-	}
-	for (int b = 0; b < B; b++)
-		row_of[batch->origin[b]] = b;
-	batch->B = B;
-	batch->T = T;
-	memset(batch->cat, 0, sizeof(int32) * T * B);
-	memset(batch->feat, 0, sizeof(int32) * T * B * F);
-	memset(batch->num, 0, sizeof(float) * T * B * N);
-	for (int b = 0; b < B; b++)
-	{
-		int			i = batch->origin[b],
-					len = sb->len[i];
+			int			i = batch->origin[b],
+						len = sb->len[i];
 
-		batch->lengths[b] = len;
-		for (int t = 0; t < len; t++)
-		{
-			/* step t (oldest first) is the (len - 1 - t)-th event read */
-			int64		p = (int64) t * B + b,
-						q = (int64) i * L + (len - 1 - t);
+			batch->lengths[b] = len;
+			for (int t = 0; t < len; t++)
+			{
+				/* step t (oldest first) is the (len - 1 - t)-th event read */
+				int64		p = (int64) t * Bp + b,
+							q = (int64) i * L + (len - 1 - t);
 
-			batch->cat[p] = sb->cat[q];
-			memcpy(batch->feat + p * F, sb->feat + q * F, sizeof(int32) * F);
-			memcpy(batch->num + p * N, sb->num + q * N, sizeof(float) * N);
+				batch->cat[p] = sb->cat[q];
+				memcpy(batch->feat + p * F, sb->feat + q * F, sizeof(int32) * F);
+				memcpy(batch->num + p * N, sb->num + q * N, sizeof(float) * N);
+			}
 		}
+		for (int64 i = 0; i < (int64) T * Bp; i++)
+			batch->target[i] = -1;
 	}
-	for (int64 i = 0; i < (int64) T * B; i++)
-		batch->target[i] = -1;
 	core_use_context(s->call_cxt);
-	ss_predict_batch(&m->dims, m->params, batch, s->ws, s->probs);
+	ss_predict_batches(&m->dims, m->params, s->batch, s->ws, s->probs, n_parts);
 	core_use_context(NULL);
+	/* order[j] went to thread j % n_parts, row j / n_parts: invert for scan order */
+	for (int j = 0; j < B; j++)
+		sb->len[order[j]] = j;
 	for (int c = 0; c < B; c++)
 	{
-		const float *pc = s->probs + (int64) row_of[c] * C;	/* clients in scan order */
+		int			j = sb->len[c];
+		const float *pc = s->probs[j % n_parts] + (int64) (j / n_parts) * C;
 
 		top_k(pc, C, k, top);
 		for (int i = 0; i < k; i++)
@@ -451,7 +470,7 @@ score_batch(ScoreScan *s)
 		}
 	}
 	sb->n = 0;
-	pfree(row_of);
+	pfree(order);
 	pfree(top);
 }
 
@@ -461,7 +480,7 @@ close_client(ScoreScan *s)
 {
 	s->sb->n++;
 	s->in_client = false;
-	if (s->sb->n == SCORE_BATCH)
+	if (s->sb->n == s->sb->cap)
 	{
 		MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
 
@@ -576,15 +595,22 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	L = s.m->max_length;
 	F = s.m->dims.n_features;
 	N = s.m->dims.n_numeric;
+	s.n_threads = seqsales_scoring_threads;
 	s.sb = palloc0(sizeof(ScoreBatch));
-	s.sb->cat = palloc(sizeof(int32) * SCORE_BATCH * L);
-	s.sb->feat = palloc(sizeof(int32) * SCORE_BATCH * L * Max(F, 1));
-	s.sb->num = palloc(sizeof(float) * SCORE_BATCH * L * Max(N, 1));
+	s.sb->cap = SCORE_BATCH * s.n_threads;
+	s.sb->ids = palloc(sizeof(char *) * s.sb->cap);
+	s.sb->len = palloc(sizeof(int) * s.sb->cap);
+	s.sb->cat = palloc(sizeof(int32) * s.sb->cap * L);
+	s.sb->feat = palloc(sizeof(int32) * s.sb->cap * L * Max(F, 1));
+	s.sb->num = palloc(sizeof(float) * s.sb->cap * L * Max(N, 1));
 	core_use_context(s.call_cxt);
-	s.batch = ss_batch_new(&s.m->dims, SCORE_BATCH, L);
-	s.ws = ss_workspace_new();	/* this call's own: the cached one stays batch-1 sized */
+	for (int t = 0; t < s.n_threads; t++)
+	{
+		s.batch[t] = ss_batch_new(&s.m->dims, SCORE_BATCH, L);
+		s.ws[t] = ss_workspace_new();	/* this call's own: the cached one stays batch-1 sized */
+		s.probs[t] = palloc(sizeof(float) * SCORE_BATCH * s.m->dims.n_classes);
+	}
 	core_use_context(NULL);
-	s.probs = palloc(sizeof(float) * SCORE_BATCH * s.m->dims.n_classes);
 	s.batch_cxt = AllocSetContextCreate(s.call_cxt, "seqsales scoring batch", ALLOCSET_DEFAULT_SIZES);
 	s.row_cxt = AllocSetContextCreate(s.call_cxt, "seqsales scoring row", ALLOCSET_DEFAULT_SIZES);
 

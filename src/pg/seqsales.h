@@ -98,6 +98,7 @@ void		core_use_context(MemoryContext cxt);
 
 /* seqsales.max_training_memory: ERROR when bytes exceed it */
 extern int	seqsales_max_training_memory_mb;
+extern int	seqsales_scoring_threads;
 void		check_training_memory(int64 bytes, const char *what);
 
 /* Loads OpenBLAS into this backend, or raises an ERROR. */

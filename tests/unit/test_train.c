@@ -3,6 +3,7 @@
  * loop on a small learnable problem: determinism for a seed, learning, and
  * early stopping keeping the best epoch.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "unit.h"
@@ -81,6 +82,18 @@ make_cycle_data(int n_clients, int C, ss_rng *rng)
 		}
 	}
 	return d;
+}
+
+/* allocations made off the thread that called the engine (workers must make none) */
+static pthread_t main_thread;
+static int	off_main_allocs;
+
+static void *
+watched_alloc(size_t size)
+{
+	if (!pthread_equal(pthread_self(), main_thread))
+		__atomic_add_fetch(&off_main_allocs, 1, __ATOMIC_RELAXED);
+	return malloc(size ? size : 1);
 }
 
 typedef struct
@@ -238,6 +251,33 @@ test_training(void)
 		CHECK(ss_rank_of(probs, 8, data->target[w[b->origin[0]].end]) == 1 &&
 			  ss_rank_of(probs + 8, 8, data->target[w[b->origin[1]].end]) == 1,
 			  "the next category of a held-out client is ranked first");
+		{
+			/* the same two clients as two batches on two threads */
+			ss_batch   *bk[2] = {ss_batch_new(&d, 1, 50), ss_batch_new(&d, 1, 50)};
+			ss_workspace *wk[2] = {ss_workspace_new(), ss_workspace_new()};
+			float		pk[2][8];
+			float	   *pp[2] = {pk[0], pk[1]};
+			double		diff = 0;
+
+			ss_fill_batch(data, &w[0], 1, 0, bk[0]);
+			ss_fill_batch(data, &w[1], 1, 0, bk[1]);
+			main_thread = pthread_self();
+			off_main_allocs = 0;
+			ss_set_allocator(watched_alloc, NULL);
+			ss_predict_batches(&d, r1.params, bk, wk, pp, 2);
+			ss_set_allocator(NULL, NULL);
+			for (int r = 0; r < 2; r++)
+				for (int j = 0; j < 8; j++)
+					diff = fmax(diff, fabs(probs[r * 8 + j] - pk[b->origin[r]][j]));
+			CHECK(diff < 1e-6 && off_main_allocs == 0,
+				  "two batches on two threads: the probabilities of one batch (max diff %.1g), "
+				  "no allocation off the calling thread (%d)", diff, off_main_allocs);
+			for (int k = 0; k < 2; k++)
+			{
+				ss_batch_free(bk[k]);
+				ss_workspace_free(wk[k]);
+			}
+		}
 		ss_batch_free(b);
 		ss_workspace_free(ws);
 		ss_train_result_free(&r1);
