@@ -1,7 +1,7 @@
 /*
- * load.c - one ordered SPI cursor over the source relation, fetched in
- * chunks, encoded into RawEvents as it streams (the raw rows are never all
- * in memory at once).
+ * load.c - one ordered scan of the source relation, each row encoded into
+ * RawEvents as the executor produces it (the raw rows are never in memory,
+ * not even a chunk of them).
  */
 #include "load.h"
 
@@ -11,7 +11,10 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-#define FETCH_ROWS 10000
+#include "row_scan.h"
+
+/* rows between two checks of the memory ceiling */
+#define CHECK_ROWS 10000
 
 double
 gap_feature(double seconds)
@@ -57,32 +60,131 @@ grow_clients(RawEvents *r, int *cap)
 	*cap = c;
 }
 
+/* State of the scan, passed to load_row for each row. */
+typedef struct LoadScan
+{
+	RawEvents  *r;
+	const ColumnSpec *cols;
+	int64		ev_cap;
+	int			cl_cap;
+	bool		in_client;		/* r->client_ids[r->n_clients] is being read */
+	int64		current_start;	/* its first event */
+	double		prev_time;
+	MemoryContext data_cxt,		/* the events and dictionaries */
+				row_cxt;		/* text copies of one row, reset per row */
+} LoadScan;
+
+/* The client being read is complete: keep it if it has two events or more. */
+static void
+close_client(LoadScan *s)
+{
+	RawEvents  *r = s->r;
+
+	if (r->n_events - s->current_start >= 2)
+		r->offsets[++r->n_clients] = r->n_events;
+	else
+	{
+		r->n_events = s->current_start;
+		pfree(r->client_ids[r->n_clients]);
+	}
+	s->in_client = false;
+}
+
+/*
+ * One row of the scan: client, category, time, categoricals, numerics;
+ * encoded on the spot.
+ */
+static void
+load_row(TupleTableSlot *slot, void *arg)
+{
+	LoadScan   *s = (LoadScan *) arg;
+	RawEvents  *r = s->r;
+	const ColumnSpec *cols = s->cols;
+	const Datum *values;
+	const bool *nulls;
+	MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
+	char	   *client,
+			   *category;
+	double		t;
+	int64		e;
+
+	slot_getallattrs(slot);
+	values = slot->tts_values;
+	nulls = slot->tts_isnull;
+	client = TextDatumGetCString(values[0]);
+	category = TextDatumGetCString(values[1]);
+	t = DatumGetFloat8(values[2]);
+	MemoryContextSwitchTo(s->data_cxt);
+	r->rows_read++;
+	if (!s->in_client || strcmp(client, r->client_ids[r->n_clients]) != 0)
+	{
+		if (s->in_client)
+			close_client(s);
+		if (r->n_clients + 1 >= s->cl_cap)
+			grow_clients(r, &s->cl_cap);
+		r->client_ids[r->n_clients] = pstrdup(client);
+		r->offsets[r->n_clients] = r->n_events;
+		s->current_start = r->n_events;
+		s->in_client = true;
+		r->clients_read++;
+	}
+	e = r->n_events;
+	if (e >= s->ev_cap)
+		grow_events(r, &s->ev_cap);
+	r->cat[e] = strdict_intern(r->categories, category);
+	for (int j = 0; j < cols->n_cat; j++)
+	{
+		if (nulls[3 + j])
+			r->feat[e * r->n_cat + j] = -1;
+		else
+		{
+			char	   *v;
+
+			MemoryContextSwitchTo(s->row_cxt);
+			v = TextDatumGetCString(values[3 + j]);
+			MemoryContextSwitchTo(s->data_cxt);
+			r->feat[e * r->n_cat + j] = strdict_intern(r->values[j], v);
+		}
+	}
+	for (int j = 0; j < cols->n_num; j++)
+	{
+		double		v = nulls[3 + cols->n_cat + j] ? NAN : DatumGetFloat8(values[3 + cols->n_cat + j]);
+
+		r->num[e * r->n_numeric + j] = isfinite(v) ? (float) v : NAN;
+	}
+	if (cols->time_kind != TIME_INTEGER)
+		r->num[e * r->n_numeric + cols->n_num] =
+			e > s->current_start ? (float) gap_feature(t - s->prev_time) : 0.0f;
+	s->prev_time = t;
+	r->n_events = e + 1;
+	/* the encoded events so far must fit, long before the model is built */
+	if (r->rows_read % CHECK_ROWS == 0)
+		check_training_memory(r->n_events * (int64) (12 + 4 * r->n_cat + 4 * r->n_numeric)
+							  + (int64) r->n_clients * 64, "the encoded events read so far");
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(s->row_cxt);
+}
+
 RawEvents *
 load_events(Oid relid, const ColumnSpec *cols)
 {
 	RawEvents  *r = palloc0(sizeof(RawEvents));
 	StringInfoData q;
 	SPIPlanPtr	plan;
-	Portal		portal;
-	int64		ev_cap = 0;
-	int			cl_cap = 0;
-	char	   *current = NULL;		/* client of the rows being read */
-	int64		current_start = 0;
-	double		prev_time = 0.0;
-	const bool	has_gap = cols->time_kind != TIME_INTEGER;
-	MemoryContext data_cxt = CurrentMemoryContext;
-	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "seqsales rows",
-												  ALLOCSET_DEFAULT_SIZES);
-	/* a row of the scan: client, target, time, categorical, numeric columns */
-	Datum	   *values = palloc(sizeof(Datum) * (3 + cols->n_cat + cols->n_num));
-	bool	   *nulls = palloc(sizeof(bool) * (3 + cols->n_cat + cols->n_num));
+	LoadScan	s;
 
+	memset(&s, 0, sizeof(s));
+	s.r = r;
+	s.cols = cols;
+	s.data_cxt = CurrentMemoryContext;
+	s.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "seqsales rows", ALLOCSET_DEFAULT_SIZES);
 	r->n_cat = cols->n_cat;
 	r->n_numeric = columns_n_numeric(cols);
 	r->categories = strdict_new(256);
 	r->values = palloc(sizeof(StrDict *) * Max(cols->n_cat, 1));
 	for (int j = 0; j < cols->n_cat; j++)
 		r->values[j] = strdict_new(256);
+	grow_clients(r, &s.cl_cap);
 
 	initStringInfo(&q);
 	columns_history_scan(cols, quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
@@ -90,108 +192,12 @@ load_events(Oid relid, const ColumnSpec *cols)
 	plan = SPI_prepare(q.data, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	MemoryContextSwitchTo(data_cxt);
-
-	grow_clients(r, &cl_cap);
-	for (;;)
-	{
-		uint64		n;
-
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		MemoryContextSwitchTo(data_cxt);
-		n = SPI_processed;
-		if (n == 0)
-			break;
-		for (uint64 i = 0; i < n; i++)
-		{
-			char	   *client,
-					   *category;
-			double		t;
-			int64		e = r->n_events;
-
-			/*
-			 * All columns at once (SPI_getbinval walks the row from its start
-			 * for each column behind a text one); the text copies of this row
-			 * live in row_cxt, reset per row.
-			 */
-			MemoryContextSwitchTo(row_cxt);
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			client = TextDatumGetCString(values[0]);
-			category = TextDatumGetCString(values[1]);
-			t = DatumGetFloat8(values[2]);
-			MemoryContextSwitchTo(data_cxt);
-			r->rows_read++;
-			if (current == NULL || strcmp(client, current) != 0)
-			{
-				/* close the previous client; drop it if it had one event */
-				if (current != NULL)
-				{
-					if (e - current_start >= 2)
-						r->offsets[++r->n_clients] = e;
-					else
-					{
-						e = r->n_events = current_start;
-						pfree(r->client_ids[r->n_clients]);
-					}
-				}
-				if (r->n_clients + 1 >= cl_cap)
-					grow_clients(r, &cl_cap);
-				r->client_ids[r->n_clients] = pstrdup(client);
-				r->offsets[r->n_clients] = e;
-				current = r->client_ids[r->n_clients];
-				current_start = e;
-				r->clients_read++;
-			}
-			if (e >= ev_cap)
-				grow_events(r, &ev_cap);
-			r->cat[e] = strdict_intern(r->categories, category);
-			for (int j = 0; j < cols->n_cat; j++)
-			{
-				Datum		d = values[3 + j];
-
-				if (nulls[3 + j])
-					r->feat[e * r->n_cat + j] = -1;
-				else
-				{
-					MemoryContextSwitchTo(row_cxt);
-					{
-						char	   *s = TextDatumGetCString(d);
-
-						MemoryContextSwitchTo(data_cxt);
-						r->feat[e * r->n_cat + j] = strdict_intern(r->values[j], s);
-					}
-				}
-			}
-			for (int j = 0; j < cols->n_num; j++)
-			{
-				double		v = nulls[3 + cols->n_cat + j] ? NAN : DatumGetFloat8(values[3 + cols->n_cat + j]);
-
-				r->num[e * r->n_numeric + j] = isfinite(v) ? (float) v : NAN;
-			}
-			if (has_gap)
-				r->num[e * r->n_numeric + cols->n_num] =
-					e > current_start ? (float) gap_feature(t - prev_time) : 0.0f;
-			prev_time = t;
-			r->n_events = e + 1;
-			MemoryContextReset(row_cxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		/* the encoded events so far must fit, long before the model is built */
-		check_training_memory(r->n_events * (int64) (12 + 4 * r->n_cat + 4 * r->n_numeric)
-							  + (int64) r->n_clients * 64, "the encoded events read so far");
-	}
-	SPI_cursor_close(portal);
+	row_scan(plan, load_row, &s);
 	SPI_freeplan(plan);
-	if (current != NULL)
-	{
-		if (r->n_events - current_start >= 2)
-			r->offsets[++r->n_clients] = r->n_events;
-		else
-			r->n_events = current_start;
-	}
+	MemoryContextSwitchTo(s.data_cxt);
+	if (s.in_client)
+		close_client(&s);
 	r->offsets[r->n_clients] = r->n_events;
-	MemoryContextDelete(row_cxt);
+	MemoryContextDelete(s.row_cxt);
 	return r;
 }

@@ -9,6 +9,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "portability/instr_time.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -270,6 +271,8 @@ Datum
 seqsales_train(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
+	instr_time	load_start,
+				load_time;
 	ColumnSpec	cols;
 	char	   *model_name;
 	char	   *arch;
@@ -350,7 +353,10 @@ seqsales_train(PG_FUNCTION_ARGS)
 	core_load_blas();
 
 	/* ------------------------------------------------ data */
+	INSTR_TIME_SET_CURRENT(load_start);
 	raw = load_events(relid, &cols);
+	INSTR_TIME_SET_CURRENT(load_time);
+	INSTR_TIME_SUBTRACT(load_time, load_start);
 	F = cols.n_cat;
 	N = raw->n_numeric;
 	if (raw->rows_read == 0)
@@ -566,13 +572,14 @@ seqsales_train(PG_FUNCTION_ARGS)
 	initStringInfo(&row.metrics);
 	appendStringInfo(&row.metrics,
 					 "{\"epochs_run\": %d, \"best_epoch\": %d, \"validation_hit3\": %.6f,"
-					 " \"train_seconds\": %.3f, \"train_positions_per_second\": %.1f,"
+					 " \"load_seconds\": %.3f, \"train_seconds\": %.3f, \"train_positions_per_second\": %.1f,"
 					 " \"clients\": %d, \"fitting_clients\": %d, \"validation_clients\": %d,"
 					 " \"rows_read\": " INT64_FORMAT ", \"events\": " INT64_FORMAT ","
 					 " \"training_targets\": " INT64_FORMAT ", \"windows\": " INT64_FORMAT ","
 					 " \"parameters\": " INT64_FORMAT ", \"activation_bytes\": " INT64_FORMAT ","
 					 " \"memory_estimate_bytes\": " INT64_FORMAT ", \"blas\": ",
-					 res.epochs_run, res.best_epoch, res.best_validation_hit3, res.seconds_total,
+					 res.epochs_run, res.best_epoch, res.best_validation_hit3,
+					 INSTR_TIME_GET_DOUBLE(load_time), res.seconds_total,
 					 res.targets_per_second, raw->n_clients, n_fit, n_val, raw->rows_read,
 					 raw->n_events, res.train_targets, res.n_windows, res.n_params,
 					 res.workspace_bytes,
