@@ -69,3 +69,30 @@ SELECT seqsales_train('uuid_orders', categorical => '{region}', model_name => 'u
 SELECT columns->>'time_kind' AS time_kind, columns->>'client_type' AS client_type,
        normalization->'columns' AS numeric_inputs
 FROM seqsales_model WHERE id = :f;
+
+-- client ids equal by their type's equality but printed differently
+-- (numeric 7.0 and 7.00) are one client for training and batch scoring,
+-- as for seqsales_predict's "client = $1"
+CREATE TABLE num_orders AS
+SELECT substr(client_id, 2)::numeric
+       + CASE WHEN row_number() OVER (PARTITION BY client_id ORDER BY ordered_at) % 2 = 0
+              THEN 0.0 ELSE 0.00 END AS client_id,
+       ordered_at, category
+FROM seqsales_demo_orders WHERE client_id < 'C000050';
+SELECT seqsales_train('num_orders', model_name => 'num_model',
+                      options => '{"epochs": 1, "hidden_size": 8, "validation_fraction": 0}') AS g \gset
+SELECT (metrics->>'clients')::int = (SELECT count(*) FROM (SELECT client_id FROM num_orders
+                                      GROUP BY client_id HAVING count(*) >= 2) c) AS one_client_per_id,
+       (SELECT count(DISTINCT client_id::text) FROM num_orders) > (SELECT count(DISTINCT client_id) FROM num_orders) AS ids_print_differently
+FROM seqsales_model WHERE id = :g;
+SELECT count(DISTINCT client_id::numeric) = (SELECT count(DISTINCT client_id) FROM num_orders) AS every_client,
+       count(*) = 3 * (SELECT count(DISTINCT client_id) FROM num_orders) AS k_rows_each
+FROM seqsales_predict_all(3, 'num_model');
+SELECT count(*) FILTER (WHERE a.category IS DISTINCT FROM b.category
+                          OR abs(a.probability - b.probability) > 1e-6) AS mismatches
+FROM (SELECT client_id::numeric AS client, rank, category, probability
+      FROM seqsales_predict_all(3, 'num_model')) a
+FULL JOIN (SELECT c.client, p.*
+           FROM (SELECT DISTINCT client_id AS client FROM num_orders) c,
+                LATERAL seqsales_predict(c.client, 3, 'num_model') p) b
+USING (client, rank);

@@ -307,13 +307,17 @@ reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 
 	/* every buffer at least as large as any request of forward / backward */
 	WSF(WS_X0, TB * D);
-	WSF(WS_X0_MASK, TB * D);
+	if (with_backward)			/* training: dropout masks and inputs */
+		WSF(WS_X0_MASK, TB * D);
 	ws_get(ws, WS_FEATIDS, sizeof(int32_t) * TB);
 	for (int l = 0; l < d->layers; l++)
 	{
 		WSF(WS_H + l, TB * H);
-		WSF(WS_LIN + l, TB * H);
-		WSF(WS_LIN_MASK + l, TB * H);
+		if (with_backward)
+		{
+			WSF(WS_LIN + l, TB * H);
+			WSF(WS_LIN_MASK + l, TB * H);
+		}
 		WSF(WS_GATES + l, TB * 3 * H);
 		WSF(WS_GHN + l, TB * H);
 	}
@@ -332,8 +336,11 @@ reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 	ws_get(ws, WS_AOFF, sizeof(int64_t) * (n_q + 1));
 	WSF(WS_KEYS, TB * A);
 	WSF(WS_Z, n_q * 2 * H);
-	WSF(WS_Z_MASK, n_q * 2 * H);
-	WSF(WS_ZD, n_q * 2 * H);
+	if (with_backward)
+	{
+		WSF(WS_Z_MASK, n_q * 2 * H);
+		WSF(WS_ZD, n_q * 2 * H);
+	}
 	WSF(WS_QUERIES, n_q * A);
 	WSF(WS_CTX, n_q * H);
 	WSF(WS_E, n_alpha * A);

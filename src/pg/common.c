@@ -10,6 +10,7 @@
 #include "common/md5.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
@@ -148,6 +149,13 @@ columns_validate(Oid relid, ColumnSpec *cols)
 	TypeCacheEntry *tce;
 
 	cols->client_type = column_type(relid, cols->client, "client");
+	{
+		Oid			typid;
+		int32		typmod;
+
+		get_atttypetypmodcoll(relid, get_attnum(relid, cols->client), &typid, &typmod,
+							  &cols->client_collation);
+	}
 	tce = lookup_type_cache(cols->client_type, TYPECACHE_LT_OPR | TYPECACHE_EQ_OPR);
 	if (!OidIsValid(tce->lt_opr) || !OidIsValid(tce->eq_opr))
 		ereport(ERROR,
@@ -227,7 +235,7 @@ columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client)
 		appendStringInfo(buf, "%s::float8", quote_identifier(cols->time));
 	else
 		/* date_part, not extract: extract gives numeric, 2x slower to convert */
-		appendStringInfo(buf, "date_part('epoch', %s)", quote_identifier(cols->time));
+		appendStringInfo(buf, "pg_catalog.date_part('epoch', %s)", quote_identifier(cols->time));
 	for (int j = 0; j < cols->n_cat; j++)
 		appendStringInfo(buf, ", %s::text", quote_identifier(cols->cat[j]));
 	for (int j = 0; j < cols->n_num; j++)
@@ -241,8 +249,9 @@ columns_history_order(const ColumnSpec *cols, bool with_client, bool newest_firs
 
 	/*
 	 * On the relation's own columns (alias s), never on the select list's
-	 * converted ones: "ORDER BY ts" would name the output column ts::float8
-	 * and no index on (client, ts) could give the order.
+	 * converted ones: an output column client::text or ts::float8 keeps the
+	 * column's name, "ORDER BY client, ts" would then sort by the converted
+	 * values, and no index on (client, ts) could give that order.
 	 */
 	appendStringInfoString(buf, " ORDER BY ");
 	if (with_client)
@@ -258,10 +267,47 @@ columns_history_scan(const ColumnSpec *cols, const char *relation, bool newest_f
 {
 	appendStringInfoString(buf, "SELECT ");
 	columns_select_list(cols, buf, true);
+	appendStringInfo(buf, ", s.%s", quote_identifier(cols->client));
 	appendStringInfo(buf, " FROM %s AS s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL AND s.%s IS NOT NULL",
 					 relation, quote_identifier(cols->client), quote_identifier(cols->target),
 					 quote_identifier(cols->time));
 	columns_history_order(cols, true, newest_first, buf);
+}
+
+void
+client_group_init(ClientGroup *g, const ColumnSpec *cols, MemoryContext cxt)
+{
+	TypeCacheEntry *tce = lookup_type_cache(cols->client_type, TYPECACHE_EQ_OPR_FINFO);
+
+	if (!OidIsValid(tce->eq_opr_finfo.fn_oid))
+		elog(ERROR, "no equality function for type %s", format_type_be(cols->client_type));
+	memset(g, 0, sizeof(*g));
+	fmgr_info_cxt(tce->eq_opr_finfo.fn_oid, &g->eq, cxt);
+	g->collation = cols->client_collation;
+	g->attnum = 3 + cols->n_cat + cols->n_num + 1;	/* after the select list */
+	g->byval = tce->typbyval;
+	g->typlen = tce->typlen;
+	g->cxt = cxt;
+}
+
+bool
+client_group_starts(ClientGroup *g, TupleTableSlot *slot)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, g->attnum, &isnull);	/* not null: the scan's WHERE */
+
+	if (g->have && DatumGetBool(FunctionCall2Coll(&g->eq, g->collation, g->current, d)))
+		return false;
+	if (g->have && !g->byval)
+		pfree(DatumGetPointer(g->current));
+	{
+		MemoryContext old = MemoryContextSwitchTo(g->cxt);
+
+		g->current = datumCopy(d, g->byval, g->typlen);
+		MemoryContextSwitchTo(old);
+	}
+	g->have = true;
+	return true;
 }
 
 /* ---------------------------------------------------------------- strings */

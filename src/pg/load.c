@@ -1,7 +1,8 @@
 /*
  * load.c - one ordered scan of the source relation, each row encoded into
- * RawEvents as the executor produces it (the raw rows are never in memory,
- * not even a chunk of them).
+ * RawEvents as the executor produces it: seqsales keeps no raw row (the
+ * executor's sort does, within work_mem or on disk, when no index gives
+ * the order).
  */
 #include "load.h"
 
@@ -67,6 +68,7 @@ typedef struct LoadScan
 	const ColumnSpec *cols;
 	int64		ev_cap;
 	int			cl_cap;
+	ClientGroup group;			/* where a client's rows start */
 	bool		in_client;		/* r->client_ids[r->n_clients] is being read */
 	int64		current_start;	/* its first event */
 	double		prev_time;
@@ -116,7 +118,7 @@ load_row(TupleTableSlot *slot, void *arg)
 	t = DatumGetFloat8(values[2]);
 	MemoryContextSwitchTo(s->data_cxt);
 	r->rows_read++;
-	if (!s->in_client || strcmp(client, r->client_ids[r->n_clients]) != 0)
+	if (client_group_starts(&s->group, slot))
 	{
 		if (s->in_client)
 			close_client(s);
@@ -185,6 +187,7 @@ load_events(Oid relid, const ColumnSpec *cols)
 	for (int j = 0; j < cols->n_cat; j++)
 		r->values[j] = strdict_new(256);
 	grow_clients(r, &s.cl_cap);
+	client_group_init(&s.group, cols, s.data_cxt);
 
 	initStringInfo(&q);
 	columns_history_scan(cols, quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),

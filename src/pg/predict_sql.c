@@ -370,8 +370,9 @@ typedef struct ScoreScan
 	MemoryContext call_cxt,		/* this call's buffers and the engine's allocations */
 				batch_cxt,		/* client ids of the batch being collected */
 				row_cxt;		/* text copies of one row */
+	ClientGroup group;			/* where a client's rows start */
 	bool		in_client;		/* sb->ids[sb->n] is the client being read */
-	int			seen;			/* its rows read so far */
+	int			seen;			/* its rows read so far, up to L + 1 */
 	double		oldest_time;	/* time of its oldest event kept so far */
 } ScoreScan;
 
@@ -507,14 +508,14 @@ score_row(TupleTableSlot *slot, void *arg)
 				N = m->dims.n_numeric;
 	MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
 	bool		isnull;
-	text	   *client = DatumGetTextPP(slot_getattr(slot, 1, &isnull));	/* not null: the scan's WHERE */
-	int			client_len = VARSIZE_ANY_EXHDR(client);
 	int64		pos;
 
-	if (!s->in_client || strlen(sb->ids[sb->n]) != (size_t) client_len ||
-		memcmp(sb->ids[sb->n], VARDATA_ANY(client), client_len) != 0)
+	if (client_group_starts(&s->group, slot))
 	{
-		/* a new client */
+		/* a new client: its id as text (not null: the scan's WHERE) */
+		text	   *client = DatumGetTextPP(slot_getattr(slot, 1, &isnull));
+		int			client_len = VARSIZE_ANY_EXHDR(client);
+
 		if (s->in_client)
 			close_client(s);
 		sb->ids[sb->n] = MemoryContextAlloc(s->batch_cxt, client_len + 1);
@@ -542,7 +543,8 @@ score_row(TupleTableSlot *slot, void *arg)
 	else if (s->seen == L)
 		encode_gap(m, s->oldest_time - DatumGetFloat8(slot_getattr(slot, 3, &isnull)),
 				   &sb->num[(pos - 1) * N]);
-	s->seen++;
+	if (s->seen <= L)
+		s->seen++;				/* past L + 1 rows it no longer matters */
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(s->row_cxt);
 }
@@ -600,9 +602,9 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	s.sb->cap = SCORE_BATCH * s.n_threads;
 	s.sb->ids = palloc(sizeof(char *) * s.sb->cap);
 	s.sb->len = palloc(sizeof(int) * s.sb->cap);
-	s.sb->cat = palloc(sizeof(int32) * s.sb->cap * L);
-	s.sb->feat = palloc(sizeof(int32) * s.sb->cap * L * Max(F, 1));
-	s.sb->num = palloc(sizeof(float) * s.sb->cap * L * Max(N, 1));
+	s.sb->cat = palloc_extended(sizeof(int32) * s.sb->cap * L, MCXT_ALLOC_HUGE);
+	s.sb->feat = palloc_extended(sizeof(int32) * s.sb->cap * L * Max(F, 1), MCXT_ALLOC_HUGE);
+	s.sb->num = palloc_extended(sizeof(float) * s.sb->cap * L * Max(N, 1), MCXT_ALLOC_HUGE);
 	core_use_context(s.call_cxt);
 	for (int t = 0; t < s.n_threads; t++)
 	{
@@ -613,6 +615,8 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	core_use_context(NULL);
 	s.batch_cxt = AllocSetContextCreate(s.call_cxt, "seqsales scoring batch", ALLOCSET_DEFAULT_SIZES);
 	s.row_cxt = AllocSetContextCreate(s.call_cxt, "seqsales scoring row", ALLOCSET_DEFAULT_SIZES);
+
+	client_group_init(&s.group, &cols, s.call_cxt);
 
 	/* one ordered scan of every history, newest event first */
 	initStringInfo(&q);

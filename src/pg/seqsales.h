@@ -38,6 +38,7 @@ typedef struct ColumnSpec
 	int			n_num;
 	char	  **num;
 	Oid			client_type;
+	Oid			client_collation;
 	TimeKind	time_kind;
 } ColumnSpec;
 
@@ -56,7 +57,8 @@ void		columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_clie
  * Every usable row of a relation (quoted name), grouped by client in time
  * order (or both descending, newest_first): the one ordered scan of
  * training and of batch scoring.  An index on (client, time[, tiebreak])
- * gives the order without a sort.
+ * gives the order without a sort.  Columns: the select list with the
+ * client, then the client column itself (see ClientGroup).
  */
 void		columns_history_scan(const ColumnSpec *cols, const char *relation, bool newest_first,
 								 StringInfo buf);
@@ -64,6 +66,30 @@ void		columns_history_scan(const ColumnSpec *cols, const char *relation, bool ne
 /* " ORDER BY [client,] time[, tiebreak]" of a history, on the relation aliased s */
 void		columns_history_order(const ColumnSpec *cols, bool with_client, bool newest_first,
 								  StringInfo buf);
+
+/*
+ * Where a client's rows start in a history scan: a row whose client column
+ * is not equal, by its type's own equality (the one the scan's ORDER BY
+ * groups by and seqsales_predict's "client = $1" uses), to the previous
+ * row's.  Comparing the text forms instead would split a client whose ids
+ * are equal but print differently (numeric 1.0 and 1.00, citext).
+ */
+typedef struct ClientGroup
+{
+	FmgrInfo	eq;
+	Oid			collation;
+	AttrNumber	attnum;			/* of the client column in the scan's rows */
+	bool		byval;
+	int16		typlen;
+	bool		have;			/* current is set */
+	Datum		current;		/* copy in cxt */
+	MemoryContext cxt;
+} ClientGroup;
+
+void		client_group_init(ClientGroup *g, const ColumnSpec *cols, MemoryContext cxt);
+
+/* Whether the row in slot starts a new client (then it becomes the current one). */
+bool		client_group_starts(ClientGroup *g, TupleTableSlot *slot);
 
 /* Numeric inputs of a model: the numeric columns, then the gap feature. */
 static inline int
