@@ -79,6 +79,26 @@ FROM seqsales_model;
 -- and the backend is fine afterwards
 SELECT count(*) AS still_predicts FROM seqsales_predict('C000001', 3, 'demo');
 
+-- a cancelled batch scoring (two scoring threads, 40 x the training
+-- histories stored in index order, so that rows stream to the forward
+-- passes: seconds of work), then the same backend scores again
+CREATE TEMP TABLE many_histories AS
+SELECT h.client_id || '/' || g AS client_id, h.ordered_at, h.category, h.contract_type,
+       h.supplier_segment, h.region, h.order_volume, h.contract_value
+FROM demo_train h, generate_series(1, 40) g
+ORDER BY 1, 2;
+CREATE INDEX ON many_histories (client_id, ordered_at);
+ANALYZE many_histories;
+SET seqsales.scoring_threads = 2;
+SET statement_timeout = '300ms';
+\set VERBOSITY terse
+SELECT count(*) FROM seqsales_predict_all(3, 'demo', 'many_histories');
+\set VERBOSITY default
+RESET statement_timeout;
+SELECT count(*) = 3 * (SELECT count(DISTINCT client_id) FROM demo_test_history) AS scores_after_cancel
+FROM seqsales_predict_all(3, 'demo', 'demo_test_history');
+RESET seqsales.scoring_threads;
+
 -- batch scoring errors
 SELECT * FROM seqsales_predict_all(0, 'demo');
 SELECT * FROM seqsales_predict_all(NULL, 'demo');
