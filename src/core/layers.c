@@ -254,7 +254,9 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 			   float *pack, const int32_t *rows)
 {
 	const int	G = 3 * H;
-	const int	packed = pack != NULL && B >= 2;
+
+	/* packing pays for itself over a few rows, or over a few steps of one row */
+	const int	packed = pack != NULL && (B >= 2 || T > 2);
 
 	/* input projections of every step at once: gates = x W_ih^T + b_ih */
 	ss_dense_forward_steps(T, B, rows, D, G, x, w_ih, b_ih, gates, pack);

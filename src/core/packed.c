@@ -168,6 +168,58 @@ block_avx2(const int mr, int K, const float *a, int lda, const float *panel,
 #undef SS_ROW
 #undef SS_STORE
 
+/*
+ * One row of A against four panels at once (64 columns), for the recurrent
+ * step of a single history (prediction): 8 accumulators, so that the FMAs
+ * of consecutive k do not wait on each other, where one row against one
+ * panel (block_avx2 with mr = 1) chains 2 accumulators through the FMA
+ * latency.  The remaining panels go one at a time.
+ */
+static __attribute__((target("avx2,fma"))) void
+row_avx2(int N, int K, const float *a, const float *packed, float beta, float *c)
+{
+	const size_t pf = ((size_t) K + 1) * NR;
+	int			j0 = 0;
+
+	for (; N - j0 >= 4 * NR; j0 += 4 * NR)
+	{
+		const float *p0 = packed + (size_t) (j0 / NR) * pf,
+				   *p1 = p0 + pf,
+				   *p2 = p1 + pf,
+				   *p3 = p2 + pf;
+		__m256		lo0 = _mm256_loadu_ps(p0),
+					hi0 = _mm256_loadu_ps(p0 + 8),
+					lo1 = _mm256_loadu_ps(p1),
+					hi1 = _mm256_loadu_ps(p1 + 8),
+					lo2 = _mm256_loadu_ps(p2),
+					hi2 = _mm256_loadu_ps(p2 + 8),
+					lo3 = _mm256_loadu_ps(p3),
+					hi3 = _mm256_loadu_ps(p3 + 8);
+
+		for (int k = 0; k < K; k++)
+		{
+			const size_t o = (size_t) (k + 1) * NR;
+			__m256		x = _mm256_broadcast_ss(a + k);
+
+			lo0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p0 + o), lo0);
+			hi0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p0 + o + 8), hi0);
+			lo1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p1 + o), lo1);
+			hi1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p1 + o + 8), hi1);
+			lo2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p2 + o), lo2);
+			hi2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p2 + o + 8), hi2);
+			lo3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p3 + o), lo3);
+			hi3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(p3 + o + 8), hi3);
+		}
+		store_row_avx2(lo0, hi0, beta, c + j0, NR);
+		store_row_avx2(lo1, hi1, beta, c + j0 + NR, NR);
+		store_row_avx2(lo2, hi2, beta, c + j0 + 2 * NR, NR);
+		store_row_avx2(lo3, hi3, beta, c + j0 + 3 * NR, NR);
+	}
+	for (; j0 < N; j0 += NR)
+		block_avx2(1, K, a, 0, packed + (size_t) (j0 / NR) * pf, beta, c + j0, 0,
+				   N - j0 < NR ? N - j0 : NR);
+}
+
 static __attribute__((target("avx2,fma"))) void
 block_avx2_any(int mr, int K, const float *a, int lda, const float *panel,
 			   float beta, float *c, int ldc, int nc)
@@ -219,6 +271,14 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 #ifdef SS_HAVE_AVX2_KERNEL
 	if (ss_have_avx2())
 		block = block_avx2_any;
+#endif
+#ifdef SS_HAVE_AVX2_KERNEL
+	if (M == 1 && block == block_avx2_any)
+	{
+		row_avx2(N, K, a, packed, beta, c);
+		ss_blas_count_flops(2.0 * N * K);
+		return;
+	}
 #endif
 	chunk = chunk < 2 * MR ? 2 * MR : chunk - chunk % MR;
 	for (int i0 = 0; i0 < M; i0 += chunk)

@@ -52,6 +52,8 @@ test_packed(void)
 	static const int shapes[][3] = {
 		{1, 1, 1}, {2, 16, 3}, {5, 17, 8}, {7, 33, 1}, {10, 40, 28}, {11, 15, 9},
 		{13, 64, 32}, {40, 130, 7}, {300, 48, 5},
+		/* one row: four panels at a time, then the rest one by one */
+		{1, 64, 5}, {1, 65, 17}, {1, 200, 9}, {1, 384, 128},
 	};
 	double		worst = 0.0;
 	int			runs = 0;
