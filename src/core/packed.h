@@ -13,7 +13,8 @@
  *   zero-padded past column N, so that every panel has (K + 1) x 16 floats.
  *
  * and C = beta C + A op(W) (+ bias) is computed by an AVX2 + FMA kernel of
- * 6 x 16 blocks (12 accumulator registers), or plain C elsewhere.
+ * 6 x 16 blocks (12 accumulator registers), a single row of A four panels
+ * at a time (8 accumulators), or plain C elsewhere.
  */
 #ifndef SS_PACKED_H
 #define SS_PACKED_H
