@@ -159,6 +159,23 @@ gather_rows(int t0, int t1, int shift, int B, const int32_t *rows, const float *
 	return n;
 }
 
+/*
+ * dw (out x in) += sum over steps t0 <= t < t1 of dy_t^T x_{t + shift}, over
+ * the rows in use only, gathered into scratch first (dy's rows, then x's);
+ * returns the number of rows.
+ */
+static int64_t
+weight_grad_rows(int t0, int t1, int shift, int B, const int32_t *rows,
+				 const float *dy, int out, const float *x, int in, float *dw, float *scratch)
+{
+	int64_t		n = gather_rows(t0, t1, 0, B, rows, dy, out, scratch);
+	float	   *xc = scratch + n * out;
+
+	gather_rows(t0, t1, shift, B, rows, x, in, xc);
+	ss_sgemm(1, 0, out, in, (int) n, 1.0f, scratch, out, xc, in, 1.0f, dw, in);
+	return n;
+}
+
 size_t
 ss_steps_scratch_floats(int T, int B, int in, int out)
 {
@@ -195,23 +212,17 @@ ss_dense_backward_steps(int T, int B, const int32_t *rows, int in, int out,
 						const float *x, const float *w, const float *dy, float *dx,
 						int accumulate_dx, float *dw, float *db, float *pack, float *scratch)
 {
-	int64_t		n = active_rows(T, B, rows);
-	float	   *dyc,
-			   *xc;
+	int64_t		n;
 
-	if (n == (int64_t) T * B || scratch == NULL)
+	if (active_rows(T, B, rows) == (int64_t) T * B || scratch == NULL)
 	{
 		ss_dense_backward(T * B, in, out, x, w, dy, dx, accumulate_dx, dw, db, pack);
 		return;
 	}
 	/* weight gradients over the rows in use, gathered into one product */
-	dyc = scratch;
-	xc = scratch + n * out;
-	gather_rows(0, T, 0, B, rows, dy, out, dyc);
-	gather_rows(0, T, 0, B, rows, x, in, xc);
-	ss_sgemm(1, 0, out, in, (int) n, 1.0f, dyc, out, xc, in, 1.0f, dw, in);
+	n = weight_grad_rows(0, T, 0, B, rows, dy, out, x, in, dw, scratch);
 	if (db != NULL)
-		add_column_sums((int) n, out, dyc, db);
+		add_column_sums((int) n, out, scratch, db);	/* dy's gathered rows */
 	if (dx == NULL)
 		return;
 	if (pack != NULL)
@@ -339,14 +350,8 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 	}
 	/* weight gradients of all steps at once: dW_hh += sum_t dgh_t^T h_{t-1} */
 	if (T > 1 && rows != NULL && scratch != NULL && active_rows(T, B, rows) < (int64_t) T * B)
-	{
 		/* only the rows of sequences still going (the others are zero) */
-		float	   *dghc = scratch;
-		int64_t		n = gather_rows(1, T, 0, B, rows, dgh, G, dghc);
-
-		gather_rows(1, T, -1, B, rows, h, H, scratch + n * G);
-		ss_sgemm(1, 0, G, H, (int) n, 1.0f, dghc, G, scratch + n * G, H, 1.0f, dw_hh, H);
-	}
+		weight_grad_rows(1, T, -1, B, rows, dgh, G, h, H, dw_hh, scratch);
 	else if (T > 1)
 		ss_sgemm(1, 0, G, H, (T - 1) * B, 1.0f, dgh + (int64_t) B * G, G, h, H,
 				 1.0f, dw_hh, H);

@@ -221,11 +221,18 @@ columns_validate(Oid relid, ColumnSpec *cols)
 				 errmsg("at most 255 numeric columns are supported")));
 }
 
+char *
+qualified_relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
 /*
  * Select list: [client::text,] target::text, time as seconds (float8),
  * categoricals::text, numerics::float8.
  */
-void
+static void
 columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client)
 {
 	if (with_client)
@@ -243,9 +250,20 @@ columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client)
 }
 
 void
-columns_history_order(const ColumnSpec *cols, bool with_client, bool newest_first, StringInfo buf)
+columns_history_query(const ColumnSpec *cols, Oid relid, bool one_client, bool newest_first,
+					  StringInfo buf)
 {
-	const char *dir = newest_first ? " DESC" : "";
+	const char *client = quote_identifier(cols->client),
+			   *time = quote_identifier(cols->time),
+			   *dir = newest_first ? " DESC" : "";
+
+	appendStringInfoString(buf, "SELECT ");
+	columns_select_list(cols, buf, !one_client);
+	if (!one_client)
+		appendStringInfo(buf, ", s.%s", client);	/* for ClientGroup */
+	appendStringInfo(buf, " FROM %s AS s WHERE s.%s %s AND s.%s IS NOT NULL AND s.%s IS NOT NULL",
+					 qualified_relation_name(relid), client, one_client ? "= $1" : "IS NOT NULL",
+					 quote_identifier(cols->target), time);
 
 	/*
 	 * On the relation's own columns (alias s), never on the select list's
@@ -254,24 +272,11 @@ columns_history_order(const ColumnSpec *cols, bool with_client, bool newest_firs
 	 * values, and no index on (client, ts) could give that order.
 	 */
 	appendStringInfoString(buf, " ORDER BY ");
-	if (with_client)
-		appendStringInfo(buf, "s.%s%s, ", quote_identifier(cols->client), dir);
-	appendStringInfo(buf, "s.%s%s", quote_identifier(cols->time), dir);
+	if (!one_client)
+		appendStringInfo(buf, "s.%s%s, ", client, dir);
+	appendStringInfo(buf, "s.%s%s", time, dir);
 	if (cols->tiebreak)
 		appendStringInfo(buf, ", s.%s%s", quote_identifier(cols->tiebreak), dir);
-}
-
-void
-columns_history_scan(const ColumnSpec *cols, const char *relation, bool newest_first,
-					 StringInfo buf)
-{
-	appendStringInfoString(buf, "SELECT ");
-	columns_select_list(cols, buf, true);
-	appendStringInfo(buf, ", s.%s", quote_identifier(cols->client));
-	appendStringInfo(buf, " FROM %s AS s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL AND s.%s IS NOT NULL",
-					 relation, quote_identifier(cols->client), quote_identifier(cols->target),
-					 quote_identifier(cols->time));
-	columns_history_order(cols, true, newest_first, buf);
 }
 
 void

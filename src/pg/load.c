@@ -69,14 +69,16 @@ typedef struct LoadScan
 	int64		ev_cap;
 	int			cl_cap;
 	ClientGroup group;			/* where a client's rows start */
-	bool		in_client;		/* r->client_ids[r->n_clients] is being read */
-	int64		current_start;	/* its first event */
+	int64		current_start;	/* first event of the client being read */
 	double		prev_time;
 	MemoryContext data_cxt,		/* the events and dictionaries */
 				row_cxt;		/* text copies of one row, reset per row */
 } LoadScan;
 
-/* The client being read is complete: keep it if it has two events or more. */
+/*
+ * The client being read (r->client_ids[r->n_clients], once a client has
+ * started) is complete: keep it if it has two events or more.
+ */
 static void
 close_client(LoadScan *s)
 {
@@ -89,7 +91,6 @@ close_client(LoadScan *s)
 		r->n_events = s->current_start;
 		pfree(r->client_ids[r->n_clients]);
 	}
-	s->in_client = false;
 }
 
 /*
@@ -105,29 +106,26 @@ load_row(TupleTableSlot *slot, void *arg)
 	const Datum *values;
 	const bool *nulls;
 	MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
-	char	   *client,
-			   *category;
+	char	   *category;
 	double		t;
 	int64		e;
 
 	slot_getallattrs(slot);
 	values = slot->tts_values;
 	nulls = slot->tts_isnull;
-	client = TextDatumGetCString(values[0]);
 	category = TextDatumGetCString(values[1]);
 	t = DatumGetFloat8(values[2]);
 	MemoryContextSwitchTo(s->data_cxt);
 	r->rows_read++;
 	if (client_group_starts(&s->group, slot))
 	{
-		if (s->in_client)
+		if (r->clients_read > 0)
 			close_client(s);
 		if (r->n_clients + 1 >= s->cl_cap)
 			grow_clients(r, &s->cl_cap);
-		r->client_ids[r->n_clients] = pstrdup(client);
+		r->client_ids[r->n_clients] = TextDatumGetCString(values[0]);	/* in data_cxt */
 		r->offsets[r->n_clients] = r->n_events;
 		s->current_start = r->n_events;
-		s->in_client = true;
 		r->clients_read++;
 	}
 	e = r->n_events;
@@ -172,7 +170,6 @@ load_events(Oid relid, const ColumnSpec *cols)
 {
 	RawEvents  *r = palloc0(sizeof(RawEvents));
 	StringInfoData q;
-	SPIPlanPtr	plan;
 	LoadScan	s;
 
 	memset(&s, 0, sizeof(s));
@@ -190,15 +187,10 @@ load_events(Oid relid, const ColumnSpec *cols)
 	client_group_init(&s.group, cols, s.data_cxt);
 
 	initStringInfo(&q);
-	columns_history_scan(cols, quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-														  get_rel_name(relid)), false, &q);
-	plan = SPI_prepare(q.data, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));
-	row_scan(plan, load_row, &s);
-	SPI_freeplan(plan);
+	columns_history_query(cols, relid, false, false, &q);
+	row_scan(q.data, load_row, &s);
 	MemoryContextSwitchTo(s.data_cxt);
-	if (s.in_client)
+	if (r->clients_read > 0)
 		close_client(&s);
 	r->offsets[r->n_clients] = r->n_events;
 	MemoryContextDelete(s.row_cxt);

@@ -53,12 +53,6 @@ source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
 	return rel;
 }
 
-static char *
-qualified_name(Oid rel)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), get_rel_name(rel));
-}
-
 /* The history query of model m for relation relid (InvalidOid = its own source). */
 static int
 history_plan(CachedModel *m, Oid relid)
@@ -74,12 +68,7 @@ history_plan(CachedModel *m, Oid relid)
 			return i;
 	rel = source_relation(m, relid, &cols);
 	initStringInfo(&q);
-	appendStringInfoString(&q, "SELECT ");
-	columns_select_list(&cols, &q, false);
-	appendStringInfo(&q, " FROM %s AS s WHERE s.%s = $1 AND s.%s IS NOT NULL AND s.%s IS NOT NULL",
-					 qualified_name(rel), quote_identifier(cols.client), quote_identifier(cols.target),
-					 quote_identifier(cols.time));
-	columns_history_order(&cols, false, true, &q);
+	columns_history_query(&cols, rel, true, true, &q);
 	appendStringInfo(&q, " LIMIT %d", m->max_length + 1);
 	plan = SPI_prepare(q.data, 1, &cols.client_type);
 	if (plan == NULL)
@@ -371,7 +360,6 @@ typedef struct ScoreScan
 				batch_cxt,		/* client ids of the batch being collected */
 				row_cxt;		/* text copies of one row */
 	ClientGroup group;			/* where a client's rows start */
-	bool		in_client;		/* sb->ids[sb->n] is the client being read */
 	int			seen;			/* its rows read so far, up to L + 1 */
 	double		oldest_time;	/* time of its oldest event kept so far */
 } ScoreScan;
@@ -480,7 +468,6 @@ static void
 close_client(ScoreScan *s)
 {
 	s->sb->n++;
-	s->in_client = false;
 	if (s->sb->n == s->sb->cap)
 	{
 		MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
@@ -507,6 +494,7 @@ score_row(TupleTableSlot *slot, void *arg)
 				F = m->dims.n_features,
 				N = m->dims.n_numeric;
 	MemoryContext old = MemoryContextSwitchTo(s->row_cxt);
+	const bool	had_client = s->group.have;	/* sb->ids[sb->n] is being read */
 	bool		isnull;
 	int64		pos;
 
@@ -516,13 +504,12 @@ score_row(TupleTableSlot *slot, void *arg)
 		text	   *client = DatumGetTextPP(slot_getattr(slot, 1, &isnull));
 		int			client_len = VARSIZE_ANY_EXHDR(client);
 
-		if (s->in_client)
+		if (had_client)
 			close_client(s);
 		sb->ids[sb->n] = MemoryContextAlloc(s->batch_cxt, client_len + 1);
 		memcpy(sb->ids[sb->n], VARDATA_ANY(client), client_len);
 		sb->ids[sb->n][client_len] = '\0';
 		sb->len[sb->n] = 0;
-		s->in_client = true;
 		s->seen = 0;
 	}
 	pos = (int64) sb->n * L + s->seen;
@@ -563,7 +550,6 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 				N;
 	ColumnSpec	cols;
 	StringInfoData q;
-	SPIPlanPtr	plan;
 	ScoreScan	s;
 
 	if (PG_ARGISNULL(0))
@@ -620,19 +606,15 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 
 	/* one ordered scan of every history, newest event first */
 	initStringInfo(&q);
-	columns_history_scan(&cols, qualified_name(rel), true, &q);
-	plan = SPI_prepare(q.data, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));
-	row_scan(plan, score_row, &s);
-	if (s.in_client)
+	columns_history_query(&cols, rel, false, true, &q);
+	row_scan(q.data, score_row, &s);
+	if (s.group.have)
 		close_client(&s);
 	if (s.sb->n > 0)
 	{
 		MemoryContextSwitchTo(s.row_cxt);
 		score_batch(&s);
 	}
-	SPI_freeplan(plan);
 	SPI_finish();
 	MemoryContextDelete(s.call_cxt);
 	return (Datum) 0;

@@ -42,7 +42,7 @@ row_scan_destroy(DestReceiver *self)
 }
 
 void
-row_scan(SPIPlanPtr plan, row_scan_fn fn, void *arg)
+row_scan(const char *query, row_scan_fn fn, void *arg)
 {
 	RowScanReceiver r;
 	SPIExecuteOptions opt;
@@ -59,7 +59,7 @@ row_scan(SPIPlanPtr plan, row_scan_fn fn, void *arg)
 	memset(&opt, 0, sizeof(opt));
 	opt.read_only = true;
 	opt.dest = &r.pub;
-	rc = SPI_execute_plan_extended(plan, &opt);
+	rc = SPI_execute_extended(query, &opt);
 	if (rc < 0)
-		elog(ERROR, "row scan failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "row scan failed for \"%s\": %s", query, SPI_result_code_string(rc));
 }

@@ -21,10 +21,10 @@
 typedef void (*row_scan_fn) (TupleTableSlot *slot, void *arg);
 
 /*
- * Runs a prepared read-only query (inside SPI_connect) and calls fn on every
- * row: no copy of a row into an SPI tuple table, no fetch batches.  An error
- * raised by fn ends the query like any other error.
+ * Runs a read-only query (inside SPI_connect) and calls fn on every row: no
+ * copy of a row into an SPI tuple table, no fetch batches.  An error raised
+ * by fn ends the query like any other error.
  */
-void		row_scan(SPIPlanPtr plan, row_scan_fn fn, void *arg);
+void		row_scan(const char *query, row_scan_fn fn, void *arg);
 
 #endif

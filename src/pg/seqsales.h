@@ -50,22 +50,22 @@ bool		is_integer_type(Oid t);
 /* Checks the columns against the relation (existence, types); fills the types. */
 void		columns_validate(Oid relid, ColumnSpec *cols);
 
-/* "SELECT <columns> FROM rel" part shared by training and prediction */
-void		columns_select_list(const ColumnSpec *cols, StringInfo buf, bool with_client);
+/* "schema"."relation", quoted as needed */
+char	   *qualified_relation_name(Oid relid);
 
 /*
- * Every usable row of a relation (quoted name), grouped by client in time
- * order (or both descending, newest_first): the one ordered scan of
- * training and of batch scoring.  An index on (client, time[, tiebreak])
- * gives the order without a sort.  Columns: the select list with the
- * client, then the client column itself (see ClientGroup).
+ * The history query of a relation: its usable rows (client, target and
+ * time not NULL) as [client::text,] target::text, time in seconds,
+ * categoricals::text, numerics::float8, ordered by [client,] time[,
+ * tiebreak], all ascending or all descending (newest_first).  one_client:
+ * the rows of client $1 (of the client column's type), no client column
+ * in the select list; else every client's, grouped (the one ordered scan
+ * of training and of batch scoring), with the client column itself last
+ * (see ClientGroup).  An index on (client, time[, tiebreak]) gives the
+ * order without a sort.
  */
-void		columns_history_scan(const ColumnSpec *cols, const char *relation, bool newest_first,
-								 StringInfo buf);
-
-/* " ORDER BY [client,] time[, tiebreak]" of a history, on the relation aliased s */
-void		columns_history_order(const ColumnSpec *cols, bool with_client, bool newest_first,
-								  StringInfo buf);
+void		columns_history_query(const ColumnSpec *cols, Oid relid, bool one_client,
+								  bool newest_first, StringInfo buf);
 
 /*
  * Where a client's rows start in a history scan: a row whose client column

@@ -513,8 +513,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 	/* ------------------------------------------------ catalog row */
 	memset(&row, 0, sizeof(row));
 	row.name = model_name;
-	row.source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											get_rel_name(relid));
+	row.source = qualified_relation_name(relid);
 	row.categories = class_names;
 	row.category_counts = res.class_counts;
 	row.n_classes = dims.n_classes;
