@@ -143,18 +143,16 @@ decode(const uint8_t *blob, size_t len, ss_dims *d, float **params, int in_place
 	if (get_u32(blob + len - 4) != ss_crc32(blob, len - 4))
 		return "weight blob's checksum does not match (damaged data)";
 	if (in_place && (uintptr_t) p % sizeof(float) == 0)
+		*params = (float *) (uintptr_t) p;	/* read where they are (little-endian float32, as written) */
+	else
 	{
-		/* the parameters are read where they are (little-endian float32, as written) */
-		if (!ss_vec_all_finite((const float *) p, (size_t) n))
-			return "weight blob holds a non-finite parameter";
-		*params = (float *) (uintptr_t) p;
-		return NULL;
+		*params = (float *) ss_alloc(sizeof(float) * (n > 0 ? n : 1));
+		memcpy(*params, p, 4 * n);
 	}
-	*params = (float *) ss_alloc(sizeof(float) * (n > 0 ? n : 1));
-	memcpy(*params, p, 4 * n);
 	if (!ss_vec_all_finite(*params, (size_t) n))
 	{
-		ss_free(*params);
+		if ((const uint8_t *) *params != p)
+			ss_free(*params);
 		*params = NULL;
 		return "weight blob holds a non-finite parameter";
 	}

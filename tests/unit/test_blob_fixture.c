@@ -119,9 +119,16 @@ test_blob(void)
 				err = ss_blob_decode(blob, len, &back, &decoded);
 				if (err == NULL || decoded != NULL)
 					ok = 0;
+				{
+					const float *in_place = params;
+
+					err = ss_blob_decode_in_place(blob, len, &back, &in_place);
+					if (err == NULL || in_place != NULL)
+						ok = 0;
+				}
 				params[at] = saved;
 			}
-		CHECK(ok, "blob decoder rejects non-finite weights behind a valid checksum");
+		CHECK(ok, "blob decoder rejects non-finite weights behind a valid checksum (copied and in place)");
 	}
 	ss_free(blob);
 	ss_free(params);
