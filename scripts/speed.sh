@@ -43,6 +43,8 @@ mkdir -p "$OUT_DIR"
 OUT="$OUT_DIR/speed-$(date -u +%Y%m%dT%H%M%S).jsonl"
 emit() { echo "$1" | tee -a "$OUT"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# the milliseconds of each statement psql timed (\timing on)
+timings_ms() { sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'; }
 
 ensure_deps
 if [ "$REFERENCE" = 1 ] && ! /usr/bin/python3 -c 'import torch, pandas, optuna' 2>/dev/null; then
@@ -91,7 +93,7 @@ if want train; then
                 # forward + top-k over pre-collated windows (its run above, same threads);
                 # warm backend (the model decoded by a first call), as a dashboard refresh finds it
                 ms="$(q -c "SET seqsales.scoring_threads = $threads" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" \
-                        -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+                        -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" | timings_ms)"
                 n_clients="$(q -c "SELECT count(DISTINCT client_id) FROM bench_train")"
                 mine="$(q -c "SELECT round($n_clients / ($ms / 1000.0))")"
                 bratio=null
@@ -140,12 +142,12 @@ fi
 if want scoring; then
     # both in a warm backend: the model decoded by a first call
     t_all="$(q -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" -c "\\timing on" \
-               -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+               -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" | timings_ms)"
     t_one="$(q -c "SELECT count(*) FROM seqsales_predict('C000001'::text, 3, 'speed128')" -c "\\timing on" \
                -c "SELECT count(*) FROM (SELECT DISTINCT client_id FROM seqsales_demo_orders) c,
-                   LATERAL seqsales_predict(c.client_id, 3, 'speed128') p" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+                   LATERAL seqsales_predict(c.client_id, 3, 'speed128') p" | timings_ms)"
     t_all2="$(q -c "SET seqsales.scoring_threads = 2" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" -c "\\timing on" \
-                -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')"
+                -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed128')" | timings_ms)"
     clients="$(q -c "SELECT count(DISTINCT client_id) FROM seqsales_demo_orders")"
     emit "{\"measure\": \"batch_scoring\", \"clients\": $clients, \"predict_all_clients_per_second\": $(q -c "SELECT round($clients / ($t_all / 1000.0))"), \"lateral_predict_clients_per_second\": $(q -c "SELECT round($clients / ($t_one / 1000.0))"), \"speedup\": $(q -c "SELECT round($t_one::numeric / $t_all, 1)"), \"predict_all_2_threads_clients_per_second\": $(q -c "SELECT round($clients / ($t_all2 / 1000.0))")}"
 fi
@@ -156,7 +158,7 @@ if want decode; then
       -c "SELECT seqsales_train('seqsales_demo_orders', model_name => 'big', options => '{\"epochs\": 1, \"hidden_size\": 700, \"max_length\": 10}')" >/dev/null
     mb="$(q -c "SELECT round(length(weights) / 1048576.0, 1) FROM seqsales_model WHERE name = 'big'")"
     times="$(q -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" \
-                 -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | paste -sd ' ')"
+                 -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" | timings_ms | paste -sd ' ')"
     first="${times%% *}" second="${times##* }"
     # the model load alone (catalog row, detoasting, checksum, decoding, vocabularies), as the backend reports it
     load="$(q -c "SET client_min_messages = debug1" -c "SELECT count(*) FROM seqsales_predict('C000002'::text, 3, 'big')" 2>&1 >/dev/null \
