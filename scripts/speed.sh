@@ -10,6 +10,7 @@
 # training   training target positions per second (steady state: the last of
 #            N epochs, default 2), hidden 128 and 256, threads 1 and 2, on every
 #            data set in ../shared/data, ours and the reference's, and the ratio;
+#            ours also with windows that do not overlap (window_stride 50);
 #            plus this machine's cblas_sgemm peak and the engine's GEMM rate;
 #            also seqsales_predict_all over every client of the data set
 #            (seqsales.scoring_threads = threads) against the reference's
@@ -73,7 +74,15 @@ if want train; then
                         'speed', 'gru4rec', '$opts', 'line')")"
                 ours="$(q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log
                                WHERE model_id = $id ORDER BY epoch DESC LIMIT 1")"
-                ref=null ratio=null ref_batch=null
+                # the same training with windows that do not overlap (window_stride =
+                # max_length = 50): half the recurrent work per target
+                opts_full="${opts%\}}, \"window_stride\": 50}"
+                id_full="$(q -c "SET client_min_messages = warning" -c "SELECT seqsales_train('bench_train', 'client_id', 'ts', 'category',
+                        (SELECT cat_cols FROM bench_params)::name[], (SELECT num_cols FROM bench_params)::name[],
+                        'speed_stride', 'gru4rec', '$opts_full', 'line')")"
+                ours_full="$(q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log
+                               WHERE model_id = $id_full ORDER BY epoch DESC LIMIT 1")"
+                ref=null ratio=null ratio_full=null ref_batch=null
                 if [ "$REFERENCE" = 1 ]; then
                     tmp="$(mktemp -d)"
                     (cd "$tmp" && /usr/bin/python3 "$TORCH_REF/run.py" --data "$csv" --model gru --seed 1 \
@@ -83,11 +92,12 @@ if want train; then
                         # the reference is Python anyway: read its JSON with it
                         ref="$(/usr/bin/python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["folds"][0]["training"]["history"][-1]["targets_per_s"]))' "$tmp/ref.json")"
                         ratio="$(q -c "SELECT round($ours::numeric / $ref, 2)")"
+                        ratio_full="$(q -c "SELECT round($ours_full::numeric / $ref, 2)")"
                         ref_batch="$(/usr/bin/python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["speed"]["throughput_batch512_clients_per_s"]))' "$tmp/ref.json")"
                     fi
                     rm -rf "$tmp"
                 fi
-                emit "{\"measure\": \"training\", \"data\": \"$name\", \"hidden\": $hidden, \"threads\": $threads, \"seqsales_positions_per_second\": $ours, \"reference_positions_per_second\": $ref, \"ratio\": $ratio}"
+                emit "{\"measure\": \"training\", \"data\": \"$name\", \"hidden\": $hidden, \"threads\": $threads, \"seqsales_positions_per_second\": $ours, \"reference_positions_per_second\": $ref, \"ratio\": $ratio, \"seqsales_stride50_positions_per_second\": $ours_full, \"ratio_stride50\": $ratio_full}"
                 # batch scoring of every client of the data set with this model (as many
                 # scoring threads as training threads), against the reference's batch-512
                 # forward + top-k over pre-collated windows (its run above, same threads);

@@ -98,3 +98,27 @@ FULL JOIN (SELECT c.client_id, p.*
                 LATERAL seqsales_predict(c.client_id, 5, 'short') p) b
 USING (client_id, rank);
 RESET seqsales.scoring_threads;
+
+-- seqsales_predict is PARALLEL SAFE: forced into a parallel worker, the
+-- calls give the answers of the leader
+CREATE TABLE demo_clients AS SELECT DISTINCT client_id FROM demo_train;
+CREATE TEMP TABLE serial_answers AS
+SELECT c.client_id, p.* FROM demo_clients c, LATERAL seqsales_predict(c.client_id, 5, 'short') p;
+SET force_parallel_mode = on;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+CREATE TABLE parallel_answers AS
+SELECT c.client_id, p.* FROM demo_clients c, LATERAL seqsales_predict(c.client_id, 5, 'short') p;
+SELECT count(*) FILTER (WHERE a.category IS DISTINCT FROM b.category
+                          OR a.probability IS DISTINCT FROM b.probability) AS mismatches_in_workers,
+       count(*) AS rows
+FROM serial_answers a FULL JOIN parallel_answers b USING (client_id, rank);
+-- a temporary history relation cannot be read by a worker: a clear error
+CREATE TEMP TABLE temp_histories AS SELECT * FROM demo_train WHERE client_id IN (SELECT client_id FROM demo_clients LIMIT 5);
+\set VERBOSITY terse
+SELECT count(*) FROM demo_clients c, LATERAL seqsales_predict(c.client_id, 5, 'short', 'temp_histories') p;
+\set VERBOSITY default
+RESET force_parallel_mode;
+RESET max_parallel_workers_per_gather;
+SELECT count(*) AS leader_reads_temp FROM demo_clients c, LATERAL seqsales_predict(c.client_id, 5, 'short', 'temp_histories') p;
+DROP TABLE demo_clients, parallel_answers;

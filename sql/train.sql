@@ -48,6 +48,21 @@ SELECT seqsales_train('demo_train', options => '{"epochs": 1, "hidden_size": 8, 
 SELECT name, hyperparameters->>'layers' AS layers, (metrics->>'validation_clients')::int AS validation_clients
 FROM seqsales_model WHERE id = :d;
 
+-- training windows: every max_length / 2 events by default (the reference),
+-- or any stride up to max_length; every target is trained on once either way
+SELECT seqsales_train('demo_train', model_name => 'stride_half',
+                      options => '{"epochs": 1, "hidden_size": 8, "max_length": 10, "validation_fraction": 0}') AS sh \gset
+SELECT seqsales_train('demo_train', model_name => 'stride_full',
+                      options => '{"epochs": 1, "hidden_size": 8, "max_length": 10, "validation_fraction": 0,
+                                   "window_stride": 10}') AS sf \gset
+WITH n AS (SELECT count(*) AS n FROM demo_train GROUP BY client_id HAVING count(*) > 1)
+SELECT h.hyperparameters->>'window_stride' AS default_stride, f.hyperparameters->>'window_stride' AS stride,
+       (h.metrics->>'windows')::int = (SELECT sum(ceil(greatest(n - 11, 0) / 5.0) + 1) FROM n) AS half_windows,
+       (f.metrics->>'windows')::int = (SELECT sum(ceil(greatest(n - 11, 0) / 10.0) + 1) FROM n) AS full_windows,
+       f.metrics->>'training_targets' = h.metrics->>'training_targets' AS same_targets,
+       (h.metrics->>'training_targets')::int = (SELECT sum(n - 1) FROM n) AS every_target
+FROM seqsales_model h, seqsales_model f WHERE h.id = :sh AND f.id = :sf;
+
 -- integer order numbers as time, an integer client id, a tie-break column
 CREATE TABLE int_orders AS
 SELECT dense_rank() OVER (ORDER BY client_id)::bigint AS client,

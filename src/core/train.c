@@ -30,6 +30,7 @@ ss_train_options_default(ss_train_options *o)
 	o->epochs = 30;
 	o->patience = 3;
 	o->max_length = 50;
+	o->window_stride = 0;
 	o->focal_gamma = 2.0;
 	o->class_weighting = 0;
 	o->weighted_sampling = 0;
@@ -50,10 +51,18 @@ now_seconds(void)
 
 /* ---------------------------------------------------------------- windows */
 
-static int64_t
-client_windows(int64_t o, int64_t n, int max_len, ss_window *out)
+int
+ss_window_stride(const ss_train_options *o)
 {
-	int64_t		h = max_len / 2 > 0 ? max_len / 2 : 1;
+	if (o->window_stride > 0)
+		return o->window_stride;
+	return o->max_length / 2 > 0 ? o->max_length / 2 : 1;
+}
+
+static int64_t
+client_windows(int64_t o, int64_t n, int max_len, int stride, ss_window *out)
+{
+	int64_t		h = stride;
 	int64_t		s = 0,
 				count = 0;
 
@@ -78,20 +87,20 @@ client_windows(int64_t o, int64_t n, int max_len, ss_window *out)
 }
 
 int64_t
-ss_window_count(int64_t n, int max_len)
+ss_window_count(int64_t n, int max_len, int stride)
 {
-	return client_windows(0, n, max_len, NULL);
+	return client_windows(0, n, max_len, stride, NULL);
 }
 
 int64_t
-ss_client_windows(int64_t o, int64_t n, int max_len, ss_window *out)
+ss_client_windows(int64_t o, int64_t n, int max_len, int stride, ss_window *out)
 {
-	return client_windows(o, n, max_len, out);
+	return client_windows(o, n, max_len, stride, out);
 }
 
 static ss_window *
 windows_of(const ss_dataset *data, const int32_t *clients, int n_clients,
-		   int max_len, int64_t *n_out)
+		   int max_len, int stride, int64_t *n_out)
 {
 	int64_t		total = 0;
 	ss_window  *w;
@@ -100,7 +109,7 @@ windows_of(const ss_dataset *data, const int32_t *clients, int n_clients,
 	{
 		int			c = clients[i];
 
-		total += ss_window_count(data->offsets[c + 1] - data->offsets[c], max_len);
+		total += ss_window_count(data->offsets[c + 1] - data->offsets[c], max_len, stride);
 	}
 	w = SS_NEW_ARRAY(ss_window, total > 0 ? total : 1);
 	total = 0;
@@ -109,7 +118,7 @@ windows_of(const ss_dataset *data, const int32_t *clients, int n_clients,
 		int			c = clients[i];
 
 		total += ss_client_windows(data->offsets[c], data->offsets[c + 1] - data->offsets[c],
-								   max_len, w + total);
+								   max_len, stride, w + total);
 	}
 	*n_out = total;
 	return w;
@@ -565,8 +574,14 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	/* parallelism comes from our own workers: OpenBLAS stays single-threaded */
 	ss_blas_set_threads(1);
 
-	w = windows_of(data, fit, n_fit, opt->max_length, &n_w);
-	vw = windows_of(data, val, n_val, opt->max_length, &n_vw);
+	/*
+	 * Validation keeps the reference's windows whatever the training stride:
+	 * early stopping then measures the same thing as the test (contexts of
+	 * more than L / 2 events).
+	 */
+	w = windows_of(data, fit, n_fit, opt->max_length, ss_window_stride(opt), &n_w);
+	vw = windows_of(data, val, n_val, opt->max_length,
+					opt->max_length / 2 > 0 ? opt->max_length / 2 : 1, &n_vw);
 	if (n_w == 0)
 		return "no training targets: every training client has a single event";
 

@@ -40,6 +40,8 @@ typedef struct ss_train_options
 	int			epochs;
 	int			patience;
 	int			max_length;
+	int			window_stride;	/* training windows start every window_stride
+								 * events; 0: max_length / 2 (the reference) */
 	double		focal_gamma;
 	int			class_weighting;	/* focal alpha ~ n_c^-1/2 */
 	int			weighted_sampling;	/* draw windows by inverse target frequency */
@@ -114,9 +116,12 @@ int64_t		ss_train_memory_estimate(const ss_dims *d, int64_t n_events,
 int64_t		ss_activation_estimate(const ss_dims *d, const ss_train_options *o);
 
 /*
- * Windows of a client of n events (rows o .. o+n-1) as in the reference:
- * windows start at k * (L / 2), hold at most L input events; window 0 owns
- * targets 1..L, later windows their last L/2 (rounded down) targets.
+ * Windows of a client of n events (rows o .. o+n-1): windows start at
+ * k * stride (1 <= stride <= L) and hold at most L input events; window 0
+ * owns targets 1..L, later windows their last `stride` targets, so each
+ * target is owned once.  stride = L / 2 (rounded down) is the reference's
+ * design (every owned target sees at least L - stride + 1 events); stride =
+ * L gives windows that do not overlap, half the recurrent work per target.
  * Returns the number of windows written (at most ss_window_count()).
  */
 typedef struct ss_window
@@ -126,8 +131,11 @@ typedef struct ss_window
 	int64_t		first_target;	/* targets at rows < first_target carry no loss */
 } ss_window;
 
-int64_t		ss_window_count(int64_t n, int max_len);
-int64_t		ss_client_windows(int64_t o, int64_t n, int max_len, ss_window *out);
+int64_t		ss_window_count(int64_t n, int max_len, int stride);
+int64_t		ss_client_windows(int64_t o, int64_t n, int max_len, int stride, ss_window *out);
+
+/* The stride of the options: window_stride, or max_length / 2 when 0. */
+int			ss_window_stride(const ss_train_options *o);
 
 /*
  * Prediction for a set of histories: probabilities[i x C] of the event

@@ -40,6 +40,7 @@ static const OptDef option_defs[] = {
 	{"epochs", OPT_INT, 1, 10000, false, O(epochs)},
 	{"patience", OPT_INT, 1, 10000, false, O(patience)},
 	{"max_length", OPT_INT, 1, 10000, false, O(max_length)},
+	{"window_stride", OPT_INT, 0, 10000, false, O(window_stride)},
 	{"focal_gamma", OPT_REAL, 0, 10, false, O(focal_gamma)},
 	{"class_weighting", OPT_BOOL, 0, 1, false, O(class_weighting)},
 	{"weighted_sampling", OPT_BOOL, 0, 1, false, O(weighted_sampling)},
@@ -148,6 +149,14 @@ options_parse(Jsonb *options, ss_train_options *o)
 					 errhint("Known options: %s.", known_keys())));
 		set_option(o, def, type, value ? value : "null");
 	}
+	if (o->window_stride > o->max_length)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"window_stride\" (%d) must not exceed \"max_length\" (%d)",
+						o->window_stride, o->max_length),
+				 errhint("Windows starting further apart than max_length would leave targets out; "
+						 "0 means max_length / 2.")));
+	o->window_stride = ss_window_stride(o);	/* recorded as resolved */
 }
 
 void		options_to_json(const ss_train_options *o, int attention_size, StringInfo buf);

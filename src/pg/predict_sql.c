@@ -7,7 +7,9 @@
 
 #include <math.h>
 
+#include "access/parallel.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -44,6 +46,14 @@ source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
 					 errmsg("source relation %s of model \"%s\" does not exist", m->source, m->name),
 					 errhint("Pass the relation holding the histories as the \"source\" argument.")));
 	}
+	/* a parallel worker cannot read the leader's temporary tables */
+	if (IsParallelWorker() && get_rel_persistence(rel) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the histories of model \"%s\" are in temporary table %s, which a parallel worker cannot read",
+						m->name, get_rel_name(rel)),
+				 errhint("Run this query without parallel workers (SET max_parallel_workers_per_gather = 0), "
+						 "or keep the histories in a regular table.")));
 	columns_validate(rel, cols);
 	if (columns_n_numeric(cols) != m->dims.n_numeric)
 		ereport(ERROR,

@@ -20,6 +20,11 @@ IS 'Trains a next-category model on the order lines of a table or view; returns 
 
 -- The client id is accepted in the client column's own type (integer,
 -- bigint, uuid, ...) or as text; both forms call the same C function.
+-- PARALLEL SAFE: a prediction only reads (the catalog, the histories), so a
+-- query calling it once per client can spread the calls over parallel
+-- workers; a history relation that is a temporary table cannot be read
+-- there, which the function reports with a hint.  COST: one call is a
+-- history fetch and a forward pass, some 0.1 to 1 ms.
 CREATE FUNCTION seqsales_predict(
     client_id  anyelement,
     k          integer DEFAULT 3,
@@ -27,7 +32,7 @@ CREATE FUNCTION seqsales_predict(
     source     regclass DEFAULT NULL)
 RETURNS TABLE (rank integer, category text, probability double precision)
 AS 'MODULE_PATHNAME', 'seqsales_predict'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 3;
+LANGUAGE C STABLE PARALLEL SAFE COST 10000 ROWS 3;
 
 CREATE FUNCTION seqsales_predict(
     client_id  text,
@@ -36,7 +41,7 @@ CREATE FUNCTION seqsales_predict(
     source     regclass DEFAULT NULL)
 RETURNS TABLE (rank integer, category text, probability double precision)
 AS 'MODULE_PATHNAME', 'seqsales_predict'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 3;
+LANGUAGE C STABLE PARALLEL SAFE COST 10000 ROWS 3;
 
 COMMENT ON FUNCTION seqsales_predict(anyelement, integer, text, regclass)
 IS 'The k most likely next categories of a client, from its last events';
@@ -50,6 +55,9 @@ CREATE FUNCTION seqsales_predict_all(
 RETURNS TABLE (client_id text, rank integer, category text, probability double precision)
 AS 'MODULE_PATHNAME', 'seqsales_predict_all'
 LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000;
+-- PARALLEL RESTRICTED: one call scores every client, in the leader (with
+-- seqsales.scoring_threads threads); a parallel plan could otherwise run
+-- it again in each worker, as the inner side of a join.
 
 COMMENT ON FUNCTION seqsales_predict_all(integer, text, regclass)
 IS 'Batch scoring: the k most likely next categories of every client of the source relation, in one ordered scan';

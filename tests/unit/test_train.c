@@ -20,30 +20,42 @@ test_windows(void)
 	int64_t		n;
 
 	/* 5 events, L = 50: one exact window, inputs 0..3, targets 1..4 */
-	n = ss_client_windows(100, 5, 50, w);
+	n = ss_client_windows(100, 5, 50, 25, w);
 	CHECK(n == 1 && w[0].start == 100 && w[0].end == 104 && w[0].first_target == 101,
 		  "a short client is one window owning every target");
 	/* 12 events, L = 4 (h = 2): windows start 0, 2, 4, 6, 8 */
-	n = ss_client_windows(0, 12, 4, w);
+	n = ss_client_windows(0, 12, 4, 2, w);
+	CHECK(n == 5 && w[4].start == 8 && w[4].end == 11,
+		  "the reference's stride L / 2: windows start every two events");
+	/* every stride: each target owned once, by a window of at most L inputs
+	 * whose owned targets see at least L - stride + 1 events (or all before) */
+	for (int stride = 1; stride <= 4; stride++)
 	{
 		int			owned[12] = {0};
-		int			ok = n == 5 && w[4].start == 8 && w[4].end == 11;
+		int			ok;
 
+		n = ss_client_windows(0, 12, 4, stride, w);
+		ok = n == ss_window_count(12, 4, stride) && n == (7 + stride - 1) / stride + 1;	/* until a start reaches n - 1 - L = 7 */
 		for (int i = 0; i < n; i++)
 		{
 			int64_t		f = w[i].first_target > w[i].start + 1 ? w[i].first_target : w[i].start + 1;
 
 			for (int64_t r = f; r <= w[i].end; r++)
+			{
 				owned[r]++;
+				if (w[i].start > 0 && r - w[i].start < 4 - stride + 1)
+					ok = 0;
+			}
 			if (w[i].end - w[i].start > 4)
 				ok = 0;
 		}
 		for (int r = 1; r < 12; r++)
 			if (owned[r] != 1)
 				ok = 0;
-		CHECK(ok && owned[0] == 0, "long client: windows of at most L inputs own each target once");
+		CHECK(ok && owned[0] == 0, "long client, stride %d: windows of at most L inputs own each target once",
+			  stride);
 	}
-	CHECK(ss_window_count(1, 50) == 0, "a single-event client has no window");
+	CHECK(ss_window_count(1, 50, 25) == 0, "a single-event client has no window");
 }
 
 /* next category = (category + 1) mod C, plus noise features */
