@@ -63,6 +63,17 @@ SELECT h.hyperparameters->>'window_stride' AS default_stride, f.hyperparameters-
        (h.metrics->>'training_targets')::int = (SELECT sum(n - 1) FROM n) AS every_target
 FROM seqsales_model h, seqsales_model f WHERE h.id = :sh AND f.id = :sf;
 
+-- the training log's matrix-product work per epoch: more than the recurrent
+-- products alone (forward, input and weight gradients: 3 x 2 H x 3H per
+-- position after a window's first), and the same work on two threads
+SELECT seqsales_train('demo_train', model_name => 'stride_full_2',
+                      options => '{"epochs": 1, "hidden_size": 8, "max_length": 10, "validation_fraction": 0,
+                                   "window_stride": 10, "threads": 2}') AS sf2 \gset
+SELECT bool_and(a.gemm_gflop * 1e9 > 3 * 2 * 8 * 24 * a.target_positions) AS counts_the_products,
+       bool_and(a.gemm_gflop = b.gemm_gflop) AS same_work_on_two_threads
+FROM seqsales_training_log a JOIN seqsales_training_log b USING (epoch)
+WHERE a.model_id = :sf AND b.model_id = :sf2;
+
 -- integer order numbers as time, an integer client id, a tie-break column
 CREATE TABLE int_orders AS
 SELECT dense_rank() OVER (ORDER BY client_id)::bigint AS client,

@@ -25,18 +25,18 @@ static set_threads_fn p_set_threads;
 static get_str_fn p_get_config;
 static get_str_fn p_get_corename;
 static int	current_threads = -1;
-static double flops_done = 0.0;
+static int64_t flops_done = 0;	/* atomic: training threads add to it */
 
 double
 ss_blas_flops(void)
 {
-	return flops_done;
+	return (double) __atomic_load_n(&flops_done, __ATOMIC_RELAXED);
 }
 
 void
 ss_blas_count_flops(double flops)
 {
-	flops_done += flops;
+	__atomic_fetch_add(&flops_done, (int64_t) flops, __ATOMIC_RELAXED);
 }
 
 static const char *const library_names[] = {
@@ -95,7 +95,7 @@ ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 {
 	if (m <= 0 || n <= 0)
 		return;
-	flops_done += 2.0 * m * n * (k > 0 ? k : 0);
+	ss_blas_count_flops(2.0 * m * n * (k > 0 ? k : 0));
 	if (k <= 0)
 	{
 		/* OpenBLAS would do the same; spelled out so beta = 0 clears C */

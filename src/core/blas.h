@@ -30,7 +30,10 @@ void		ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 					 float alpha, const float *a, int lda,
 					 const float *b, int ldb, float beta, float *c, int ldc);
 
-/* Floating-point operations done by ss_sgemm so far in this process (2 m n k per call). */
+/*
+ * Floating-point operations done by ss_sgemm so far in this process (2 m n k
+ * per call), on every thread.
+ */
 double		ss_blas_flops(void);
 /* adds products done elsewhere (the packed kernel) to that count */
 void		ss_blas_count_flops(double flops);

@@ -675,6 +675,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	{
 		ss_epoch_stats st;
 		double		t0 = now_seconds(),
+					flops0 = ss_blas_flops(),
 					loss_sum = 0.0;
 		int64_t		n_targets = 0;
 		int64_t		next = 0;
@@ -744,6 +745,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		}
 		st.epoch = epoch;
 		st.seconds = now_seconds() - t0;
+		st.gemm_flops = ss_blas_flops() - flops0;
 		st.targets = n_targets;
 		st.train_loss = n_targets > 0 ? loss_sum / n_targets : 0.0;
 		res->seconds_total += st.seconds;

@@ -61,6 +61,7 @@ typedef struct ss_epoch_stats
 	double		seconds;		/* training part of the epoch */
 	double		validation_seconds;
 	int64_t		targets;		/* target positions trained on */
+	double		gemm_flops;		/* of the matrix products of the training part */
 	int			improved;
 } ss_epoch_stats;
 

@@ -232,10 +232,11 @@ insert_model(const char *schema, const ModelRow *m, const TrainProgress *prog)
 				   *hit = palloc(sizeof(Datum) * prog->n),
 				   *sec = palloc(sizeof(Datum) * prog->n),
 				   *vsec = palloc(sizeof(Datum) * prog->n),
-				   *tgt = palloc(sizeof(Datum) * prog->n);
-		Oid			ltypes[7] = {INT8OID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID};
-		Datum		lvals[7];
+				   *tgt = palloc(sizeof(Datum) * prog->n),
+				   *gf = palloc(sizeof(Datum) * prog->n);
+		Oid			ltypes[8] = {INT8OID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, FLOAT8ARRAYOID};
+		Datum		lvals[8];
 
 		for (int i = 0; i < prog->n; i++)
 		{
@@ -245,6 +246,7 @@ insert_model(const char *schema, const ModelRow *m, const TrainProgress *prog)
 			sec[i] = Float8GetDatum(prog->epochs[i].seconds);
 			vsec[i] = Float8GetDatum(prog->epochs[i].validation_seconds);
 			tgt[i] = Int64GetDatum(prog->epochs[i].targets);
+			gf[i] = Float8GetDatum(prog->epochs[i].gemm_flops * 1e-9);
 		}
 		lvals[0] = Int64GetDatum(id);
 		lvals[1] = PointerGetDatum(construct_array(ep, prog->n, INT4OID, 4, true, TYPALIGN_INT));
@@ -253,12 +255,13 @@ insert_model(const char *schema, const ModelRow *m, const TrainProgress *prog)
 		lvals[4] = PointerGetDatum(construct_array(sec, prog->n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		lvals[5] = PointerGetDatum(construct_array(vsec, prog->n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		lvals[6] = PointerGetDatum(construct_array(tgt, prog->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		lvals[7] = PointerGetDatum(construct_array(gf, prog->n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		resetStringInfo(&q);
 		appendStringInfo(&q,
 						 "INSERT INTO %s.seqsales_training_log (model_id, epoch, train_loss, validation_hit3,"
-						 " seconds, validation_seconds, target_positions)"
-						 " SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7)", schema);
-		rc = SPI_execute_with_args(q.data, 7, ltypes, lvals, NULL, false, 0);
+						 " seconds, validation_seconds, target_positions, gemm_gflop)"
+						 " SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7, $8)", schema);
+		rc = SPI_execute_with_args(q.data, 8, ltypes, lvals, NULL, false, 0);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "could not store the training log: %s", SPI_result_code_string(rc));
 	}

@@ -41,10 +41,12 @@ CREATE TABLE seqsales_training_log (
     seconds            double precision NOT NULL,
     validation_seconds double precision NOT NULL,
     target_positions   bigint NOT NULL,
+    gemm_gflop         double precision NOT NULL,
     PRIMARY KEY (model_id, epoch)
 );
 
 COMMENT ON TABLE seqsales_training_log IS 'Per-epoch training log of each model';
+COMMENT ON COLUMN seqsales_training_log.gemm_gflop IS 'Matrix-product work of the epoch''s training part (2 m n k per product), in GFLOP';
 
 -- pg_dump keeps trained models
 SELECT pg_catalog.pg_extension_config_dump('seqsales_model', '');
