@@ -10,7 +10,9 @@
 # training   training target positions per second (steady state: the last of
 #            N epochs, default 2), hidden 128 and 256, threads 1 and 2, on every
 #            data set in ../shared/data, ours and the reference's, and the ratio;
-#            ours also with windows that do not overlap (window_stride 50);
+#            ours also with windows that do not overlap (window_stride 50); the
+#            matrix products' MFLOP per target, their GFLOP/s against the sgemm
+#            peak, and the GFLOP/s 10x the reference would take;
 #            plus this machine's cblas_sgemm peak and the engine's GEMM rate;
 #            also seqsales_predict_all over every client of the data set
 #            (seqsales.scoring_threads = threads) against the reference's
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
         --no-reference) REFERENCE=0; shift ;;
         --only) ONLY="$2"; shift 2 ;;
         --scaling-events) SCALING_EVENTS="$2"; shift 2 ;;
-        -h|--help) sed -n 2,24p "$0"; exit 0 ;;
+        -h|--help) sed -n 2,27p "$0"; exit 0 ;;
         *) echo "speed.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -60,7 +62,10 @@ cluster_start
 
 # ------------------------------------------------------------------ training
 if want train; then
-    emit "$("$ROOT/bench/sgemm_peak")"
+    peak_json="$("$ROOT/bench/sgemm_peak")"
+    emit "$peak_json"
+    peak1="$(echo "$peak_json" | sed -n 's/.*"sgemm_gflops_threads_1": \([0-9.]*\).*/\1/p')"
+    peak2="$(echo "$peak_json" | sed -n 's/.*"sgemm_gflops_threads_2": \([0-9.]*\).*/\1/p')"
     for csv in "$DATA_DIR"/*/events.csv; do
         name="$(basename "$(dirname "$csv")")"
         # a database per data set: bench/setup.sql creates the extension and tables
@@ -75,6 +80,13 @@ if want train; then
                         'speed', 'gru4rec', '$opts', 'line')")"
                 ours="$(q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log
                                WHERE model_id = $id ORDER BY epoch DESC LIMIT 1")"
+                # the matrix products' work: per target, and its rate against the sgemm peak
+                # with as many threads
+                peak="$peak1"; [ "$threads" = 2 ] && peak="$peak2"
+                work="$(q -c "SELECT json_build_object('mflop_per_target', round((gemm_gflop * 1000 / target_positions)::numeric, 2),
+                                                       'gemm_gflops', round((gemm_gflop / seconds)::numeric, 1),
+                                                       'fraction_of_sgemm_peak', round((gemm_gflop / seconds / $peak)::numeric, 2))
+                               FROM seqsales_training_log WHERE model_id = $id ORDER BY epoch DESC LIMIT 1")"
                 # the same training with windows that do not overlap (window_stride =
                 # max_length = 50): half the recurrent work per target
                 opts_full="${opts%\}}, \"window_stride\": 50}"
@@ -83,7 +95,7 @@ if want train; then
                         'speed_stride', 'gru4rec', '$opts_full', 'line')")"
                 ours_full="$(q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log
                                WHERE model_id = $id_full ORDER BY epoch DESC LIMIT 1")"
-                ref=null ratio=null ratio_full=null ref_batch=null
+                ref=null ratio=null ratio_full=null ref_batch=null needed=null
                 if [ "$REFERENCE" = 1 ]; then
                     tmp="$(mktemp -d)"
                     (cd "$tmp" && /usr/bin/python3 "$TORCH_REF/run.py" --data "$csv" --model gru --seed 1 \
@@ -93,12 +105,15 @@ if want train; then
                         # the reference is Python anyway: read its JSON with it
                         ref="$(/usr/bin/python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["folds"][0]["training"]["history"][-1]["targets_per_s"]))' "$tmp/ref.json")"
                         ratio="$(q -c "SELECT round($ours::numeric / $ref, 2)")"
+                        # the GFLOP/s of products 10x the reference's rate would take at our work per target
+                        needed="$(q -c "SELECT round((10 * $ref * gemm_gflop / target_positions)::numeric, 1)
+                                        FROM seqsales_training_log WHERE model_id = $id ORDER BY epoch DESC LIMIT 1")"
                         ratio_full="$(q -c "SELECT round($ours_full::numeric / $ref, 2)")"
                         ref_batch="$(/usr/bin/python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["speed"]["throughput_batch512_clients_per_s"]))' "$tmp/ref.json")"
                     fi
                     rm -rf "$tmp"
                 fi
-                emit "{\"measure\": \"training\", \"data\": \"$name\", \"hidden\": $hidden, \"threads\": $threads, \"seqsales_positions_per_second\": $ours, \"reference_positions_per_second\": $ref, \"ratio\": $ratio, \"seqsales_stride50_positions_per_second\": $ours_full, \"ratio_stride50\": $ratio_full}"
+                emit "{\"measure\": \"training\", \"data\": \"$name\", \"hidden\": $hidden, \"threads\": $threads, \"seqsales_positions_per_second\": $ours, \"reference_positions_per_second\": $ref, \"ratio\": $ratio, \"work\": $work, \"gemm_gflops_needed_for_10x\": $needed, \"seqsales_stride50_positions_per_second\": $ours_full, \"ratio_stride50\": $ratio_full}"
                 # batch scoring of every client of the data set with this model (as many
                 # scoring threads as training threads), against the reference's batch-512
                 # forward + top-k over pre-collated windows (its run above, same threads);
