@@ -51,12 +51,17 @@ now_seconds(void)
 
 /* ---------------------------------------------------------------- windows */
 
+/* the reference's stride: half a window */
+static int
+half_window(int max_len)
+{
+	return max_len / 2 > 0 ? max_len / 2 : 1;
+}
+
 int
 ss_window_stride(const ss_train_options *o)
 {
-	if (o->window_stride > 0)
-		return o->window_stride;
-	return o->max_length / 2 > 0 ? o->max_length / 2 : 1;
+	return o->window_stride > 0 ? o->window_stride : half_window(o->max_length);
 }
 
 static int64_t
@@ -580,8 +585,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	 * more than L / 2 events).
 	 */
 	w = windows_of(data, fit, n_fit, opt->max_length, ss_window_stride(opt), &n_w);
-	vw = windows_of(data, val, n_val, opt->max_length,
-					opt->max_length / 2 > 0 ? opt->max_length / 2 : 1, &n_vw);
+	vw = windows_of(data, val, n_val, opt->max_length, half_window(opt->max_length), &n_vw);
 	if (n_w == 0)
 		return "no training targets: every training client has a single event";
 
