@@ -49,6 +49,16 @@ emit() { echo "$1" | tee -a "$OUT"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # the milliseconds of each statement psql timed (\timing on)
 timings_ms() { sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'; }
+# trains model $1 on bench_train (the protocol CSV's columns) with options $2; prints its id
+train_bench() {
+    q -c "SET client_min_messages = warning" -c "SELECT seqsales_train('bench_train', 'client_id', 'ts', 'category',
+          (SELECT cat_cols FROM bench_params)::name[], (SELECT num_cols FROM bench_params)::name[],
+          '$1', 'gru4rec', '$2', 'line')"
+}
+# target positions per second of model $1's last epoch
+last_epoch_rate() {
+    q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log WHERE model_id = $1 ORDER BY epoch DESC LIMIT 1"
+}
 
 ensure_deps
 if [ "$REFERENCE" = 1 ] && ! /usr/bin/python3 -c 'import torch, pandas, optuna' 2>/dev/null; then
@@ -75,11 +85,8 @@ if want train; then
         for hidden in 128 256; do
             for threads in 1 2; do
                 opts="{\"epochs\": $EPOCHS, \"patience\": $((EPOCHS + 1)), \"hidden_size\": $hidden, \"threads\": $threads}"
-                id="$(q -c "SET client_min_messages = warning" -c "SELECT seqsales_train('bench_train', 'client_id', 'ts', 'category',
-                        (SELECT cat_cols FROM bench_params)::name[], (SELECT num_cols FROM bench_params)::name[],
-                        'speed', 'gru4rec', '$opts', 'line')")"
-                ours="$(q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log
-                               WHERE model_id = $id ORDER BY epoch DESC LIMIT 1")"
+                id="$(train_bench speed "$opts")"
+                ours="$(last_epoch_rate "$id")"
                 # the matrix products' work: per target, and its rate against the sgemm peak
                 # with as many threads
                 peak="$peak1"; [ "$threads" = 2 ] && peak="$peak2"
@@ -90,11 +97,7 @@ if want train; then
                 # the same training with windows that do not overlap (window_stride =
                 # max_length = 50): half the recurrent work per target
                 opts_full="${opts%\}}, \"window_stride\": 50}"
-                id_full="$(q -c "SET client_min_messages = warning" -c "SELECT seqsales_train('bench_train', 'client_id', 'ts', 'category',
-                        (SELECT cat_cols FROM bench_params)::name[], (SELECT num_cols FROM bench_params)::name[],
-                        'speed_stride', 'gru4rec', '$opts_full', 'line')")"
-                ours_full="$(q -c "SELECT round(target_positions / seconds) FROM seqsales_training_log
-                               WHERE model_id = $id_full ORDER BY epoch DESC LIMIT 1")"
+                ours_full="$(last_epoch_rate "$(train_bench speed_stride "$opts_full")")"
                 ref=null ratio=null ratio_full=null ref_batch=null needed=null
                 if [ "$REFERENCE" = 1 ]; then
                     tmp="$(mktemp -d)"
