@@ -14,13 +14,10 @@
 typedef void (*sgemm_fn) (int order, int ta, int tb, int m, int n, int k,
 						  float alpha, const float *a, int lda,
 						  const float *b, int ldb, float beta, float *c, int ldc);
-typedef void (*sgemv_fn) (int order, int ta, int m, int n, float alpha, const float *a,
-						  int lda, const float *x, int incx, float beta, float *y, int incy);
 typedef void (*set_threads_fn) (int n);
 typedef char *(*get_str_fn) (void);
 
 static sgemm_fn p_sgemm;
-static sgemv_fn p_sgemv;
 static set_threads_fn p_set_threads;
 static get_str_fn p_get_config;
 static get_str_fn p_get_corename;
@@ -66,12 +63,11 @@ ss_blas_load(void)
 	p_set_threads = (set_threads_fn) dlsym(handle, "openblas_set_num_threads");
 	p_get_config = (get_str_fn) dlsym(handle, "openblas_get_config");
 	p_get_corename = (get_str_fn) dlsym(handle, "openblas_get_corename");
-	p_sgemv = (sgemv_fn) dlsym(handle, "cblas_sgemv");
 	p_sgemm = (sgemm_fn) dlsym(handle, "cblas_sgemm");
-	if (p_sgemm == NULL || p_sgemv == NULL || p_set_threads == NULL)
+	if (p_sgemm == NULL || p_set_threads == NULL)
 	{
 		p_sgemm = NULL;
-		return "libopenblas.so.0 has no cblas_sgemm, cblas_sgemv or openblas_set_num_threads";
+		return "libopenblas.so.0 has no cblas_sgemm or openblas_set_num_threads";
 	}
 	return NULL;
 }
@@ -85,6 +81,38 @@ ss_blas_set_threads(int n)
 	{
 		p_set_threads(n);
 		current_threads = n;
+	}
+}
+
+void
+ss_sgemm_plain(int trans_a, int trans_b, int m, int n, int k,
+			   float alpha, const float *a, int lda,
+			   const float *b, int ldb, float beta, float *c, int ldc)
+{
+	for (int i = 0; i < m; i++)
+	{
+		float	   *ci = c + (size_t) i * ldc;
+
+		if (!trans_a && trans_b)
+		{
+			/* a row of A against rows of B: dot products of contiguous rows */
+			for (int j = 0; j < n; j++)
+				ci[j] = alpha * ss_vec_dot(a + (size_t) i * lda, b + (size_t) j * ldb, k)
+					+ (beta == 0.0f ? 0.0f : beta * ci[j]);
+			continue;
+		}
+		for (int j = 0; j < n; j++)
+			ci[j] = beta == 0.0f ? 0.0f : beta * ci[j];
+		for (int p = 0; p < k; p++)
+		{
+			float		aip = alpha * (trans_a ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p]);
+
+			if (!trans_b)
+				ss_vec_axpy(aip, b + (size_t) p * ldb, ci, n);
+			else
+				for (int j = 0; j < n; j++)
+					ci[j] += aip * b[(size_t) j * ldb + p];
+		}
 	}
 }
 
@@ -104,15 +132,15 @@ ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 				c[(size_t) i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t) i * ldc + j];
 		return;
 	}
-	if (m == 1 && !trans_a)
+	if (m == 1 || p_sgemm == NULL)
 	{
 		/*
-		 * One row: y = op(B)^T a as a matrix-vector product.  sgemm would
-		 * pack all of B on every call, which dominates a batch-1 forward
-		 * pass (one call per time step).
+		 * One row, whether or not OpenBLAS is loaded (so that a prediction
+		 * gives the same bits in any backend): a matrix-vector product in
+		 * vector loops; sgemm would pack all of B on every call.  Without
+		 * OpenBLAS (not loaded: a backend that only predicts), any product.
 		 */
-		p_sgemv(SS_ROW_MAJOR, trans_b ? SS_NO_TRANS : SS_TRANS, trans_b ? n : k, trans_b ? k : n,
-				alpha, b, ldb, a, 1, beta, c, 1);
+		ss_sgemm_plain(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 		return;
 	}
 	p_sgemm(SS_ROW_MAJOR, trans_a ? SS_TRANS : SS_NO_TRANS,

@@ -31,6 +31,17 @@ void		ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 					 const float *b, int ldb, float beta, float *c, int ldc);
 
 /*
+ * The same product in plain C loops.  ss_sgemm runs it when OpenBLAS is not
+ * loaded: the products of one history's prediction (matrix-vector products
+ * and small ones; its recurrent steps use the packed kernel) need no
+ * library, which spares a backend that only predicts loading OpenBLAS
+ * (about 4 ms of its first call).
+ */
+void		ss_sgemm_plain(int trans_a, int trans_b, int m, int n, int k,
+						   float alpha, const float *a, int lda,
+						   const float *b, int ldb, float beta, float *c, int ldc);
+
+/*
  * Floating-point operations done by ss_sgemm so far in this process (2 m n k
  * per call), on every thread.
  */

@@ -288,7 +288,7 @@ seqsales_predict(PG_FUNCTION_ARGS)
 	len = encode_history(m);
 	if (len > 0)
 	{
-		core_load_blas();
+		/* one history: no OpenBLAS needed (ss_sgemm_plain, the packed kernel) */
 		core_use_context(m->cxt);
 		ss_predict_batch(&m->dims, m->params, m->batch, m->ws, m->probs);
 		core_use_context(NULL);

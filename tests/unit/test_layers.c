@@ -133,6 +133,59 @@ dense_loss(void *p)
 	return dot(c->y, c->r, (int64_t) c->n * c->out);
 }
 
+/*
+ * ss_sgemm_plain (one-row products, and every product while OpenBLAS is not
+ * loaded) against OpenBLAS's sgemm, for every transposition, alpha != 1,
+ * beta 0 (C holding NaN, which must not be read) and 1, padded strides.
+ */
+static void
+test_sgemm_plain(void)
+{
+	static const int shapes[][3] = {{2, 3, 4}, {5, 17, 9}, {7, 40, 33}, {3, 1, 64}, {4, 130, 1}};
+	double		worst = 0.0;
+	int			nan_read = 0;
+
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+		for (int ta = 0; ta <= 1; ta++)
+			for (int tb = 0; tb <= 1; tb++)
+				for (int beta = 0; beta <= 1; beta++)
+				{
+					int			M = shapes[s][0],
+								N = shapes[s][1],
+								K = shapes[s][2],
+								lda = (ta ? M : K) + 2,
+								ldb = (tb ? K : N) + 3,
+								ldc = N + 1;
+					float	   *a = randn((int64_t) (ta ? K : M) * lda, 1),
+							   *b = randn((int64_t) (tb ? N : K) * ldb, 1),
+							   *c0 = randn((int64_t) M * ldc, 1),
+							   *c1 = SS_NEW_ARRAY(float, (int64_t) M * ldc),
+							   *c2 = SS_NEW_ARRAY(float, (int64_t) M * ldc);
+
+					for (int64_t i = 0; i < (int64_t) M * ldc; i++)
+						c1[i] = c2[i] = beta ? c0[i] : NAN;
+					ss_sgemm(ta, tb, M, N, K, 0.7f, a, lda, b, ldb, (float) beta, c1, ldc);
+					ss_sgemm_plain(ta, tb, M, N, K, 0.7f, a, lda, b, ldb, (float) beta, c2, ldc);
+					for (int i = 0; i < M; i++)
+						for (int j = 0; j < N; j++)
+						{
+							double		d = fabs(c1[i * ldc + j] - c2[i * ldc + j]);
+
+							if (isnan(c2[i * ldc + j]))
+								nan_read = 1;
+							if (d > worst)
+								worst = d;
+						}
+					ss_free(a);
+					ss_free(b);
+					ss_free(c0);
+					ss_free(c1);
+					ss_free(c2);
+				}
+	CHECK(worst < 1e-4 && !nan_read,
+		  "plain C products equal OpenBLAS's for every transposition and beta (max diff %.1e)", worst);
+}
+
 static void
 test_dense(int packed)
 {
@@ -637,6 +690,7 @@ run_layer_tests(void)
 {
 	ss_rng_seed(&rng, 42);
 	test_packed();
+	test_sgemm_plain();
 	test_dense(0);
 	test_dense(1);
 	test_embedding();
