@@ -122,3 +122,13 @@ RESET force_parallel_mode;
 RESET max_parallel_workers_per_gather;
 SELECT count(*) AS leader_reads_temp FROM demo_clients c, LATERAL seqsales_predict(c.client_id, 5, 'short', 'temp_histories') p;
 DROP TABLE demo_clients, parallel_answers;
+
+-- a backend that only predicts one client at a time never loads OpenBLAS;
+-- batch scoring does
+\c
+SELECT count(*) AS rows FROM seqsales_predict('C000001', 3, 'short');
+SELECT count(*) AS openblas_mapped
+FROM regexp_split_to_table(pg_read_file('/proc/' || pg_backend_pid() || '/maps'), E'\n') l WHERE l LIKE '%openblas%';
+SELECT count(*) > 0 AS scored FROM seqsales_predict_all(3, 'short');
+SELECT count(*) > 0 AS openblas_mapped
+FROM regexp_split_to_table(pg_read_file('/proc/' || pg_backend_pid() || '/maps'), E'\n') l WHERE l LIKE '%openblas%';
