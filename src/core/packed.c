@@ -270,14 +270,14 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 
 #ifdef SS_HAVE_AVX2_KERNEL
 	if (ss_have_avx2())
-		block = block_avx2_any;
-#endif
-#ifdef SS_HAVE_AVX2_KERNEL
-	if (M == 1 && block == block_avx2_any)
 	{
-		row_avx2(N, K, a, packed, beta, c);
-		ss_blas_count_flops(2.0 * N * K);
-		return;
+		if (M == 1)
+		{
+			row_avx2(N, K, a, packed, beta, c);
+			ss_blas_count_flops(2.0 * N * K);
+			return;
+		}
+		block = block_avx2_any;
 	}
 #endif
 	chunk = chunk < 2 * MR ? 2 * MR : chunk - chunk % MR;

@@ -118,10 +118,14 @@ time_kind_name(TimeKind k)
 	}
 }
 
+/* The type of column col (and its collation, when collation is not NULL). */
 static Oid
-column_type(Oid relid, const char *col, const char *role)
+column_type(Oid relid, const char *col, const char *role, Oid *collation)
 {
 	AttrNumber	att;
+	Oid			typid,
+				coll;
+	int32		typmod;
 
 	if (col == NULL)
 		ereport(ERROR,
@@ -133,7 +137,10 @@ column_type(Oid relid, const char *col, const char *role)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" does not exist in relation %s", col, get_rel_name(relid)),
 				 errhint("The %s column is given by name; check its spelling and case.", role)));
-	return get_atttype(relid, att);
+	get_atttypetypmodcoll(relid, att, &typid, &typmod, &coll);
+	if (collation != NULL)
+		*collation = coll;
+	return typid;
 }
 
 bool
@@ -148,14 +155,7 @@ columns_validate(Oid relid, ColumnSpec *cols)
 	Oid			t;
 	TypeCacheEntry *tce;
 
-	cols->client_type = column_type(relid, cols->client, "client");
-	{
-		Oid			typid;
-		int32		typmod;
-
-		get_atttypetypmodcoll(relid, get_attnum(relid, cols->client), &typid, &typmod,
-							  &cols->client_collation);
-	}
+	cols->client_type = column_type(relid, cols->client, "client", &cols->client_collation);
 	tce = lookup_type_cache(cols->client_type, TYPECACHE_LT_OPR | TYPECACHE_EQ_OPR);
 	if (!OidIsValid(tce->lt_opr) || !OidIsValid(tce->eq_opr))
 		ereport(ERROR,
@@ -164,7 +164,7 @@ columns_validate(Oid relid, ColumnSpec *cols)
 						format_type_be(cols->client_type)),
 				 errhint("Use a column of type integer, bigint, text or uuid.")));
 
-	t = column_type(relid, cols->time, "time");
+	t = column_type(relid, cols->time, "time", NULL);
 	if (t == TIMESTAMPOID || t == TIMESTAMPTZOID)
 		cols->time_kind = TIME_TIMESTAMP;
 	else if (t == DATEOID)
@@ -177,10 +177,10 @@ columns_validate(Oid relid, ColumnSpec *cols)
 				 errmsg("time column \"%s\" has type %s", cols->time, format_type_be(t)),
 				 errhint("Use a timestamp, timestamptz, date or integer order number column.")));
 
-	(void) column_type(relid, cols->target, "target");
+	(void) column_type(relid, cols->target, "target", NULL);
 	if (cols->tiebreak != NULL)
 	{
-		t = column_type(relid, cols->tiebreak, "tie-break");
+		t = column_type(relid, cols->tiebreak, "tie-break", NULL);
 		tce = lookup_type_cache(t, TYPECACHE_LT_OPR);
 		if (!OidIsValid(tce->lt_opr))
 			ereport(ERROR,
@@ -190,7 +190,7 @@ columns_validate(Oid relid, ColumnSpec *cols)
 	}
 	for (int j = 0; j < cols->n_cat; j++)
 	{
-		(void) column_type(relid, cols->cat[j], "categorical");
+		(void) column_type(relid, cols->cat[j], "categorical", NULL);
 		for (int k = 0; k < j; k++)
 			if (strcmp(cols->cat[k], cols->cat[j]) == 0)
 				ereport(ERROR,
@@ -199,7 +199,7 @@ columns_validate(Oid relid, ColumnSpec *cols)
 	}
 	for (int j = 0; j < cols->n_num; j++)
 	{
-		t = column_type(relid, cols->num[j], "numeric");
+		t = column_type(relid, cols->num[j], "numeric", NULL);
 		if (!(is_integer_type(t) || t == FLOAT4OID || t == FLOAT8OID || t == NUMERICOID))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),

@@ -405,7 +405,8 @@ score_batch(ScoreScan *s)
 				k = s->k,
 				n_parts = Min(s->n_threads, B);
 	int		   *top = palloc(sizeof(int) * k);
-	int		   *order = palloc(sizeof(int) * B);
+	int		   *order = palloc(sizeof(int) * B),	/* position j: client order[j] */
+			   *pos_of = palloc(sizeof(int) * B);	/* its inverse */
 
 	for (int i = 0; i < B; i++)
 		order[i] = i;
@@ -449,10 +450,10 @@ score_batch(ScoreScan *s)
 	core_use_context(NULL);
 	/* order[j] went to thread j % n_parts, row j / n_parts: invert for scan order */
 	for (int j = 0; j < B; j++)
-		sb->len[order[j]] = j;
+		pos_of[order[j]] = j;
 	for (int c = 0; c < B; c++)
 	{
-		int			j = sb->len[c];
+		int			j = pos_of[c];
 		const float *pc = s->probs[j % n_parts] + (int64) (j / n_parts) * C;
 
 		top_k(pc, C, k, top);
@@ -469,6 +470,7 @@ score_batch(ScoreScan *s)
 		}
 	}
 	sb->n = 0;
+	pfree(pos_of);
 	pfree(order);
 	pfree(top);
 }
