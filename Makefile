@@ -1,7 +1,7 @@
 # seqsales - PGXS build
 EXTENSION = seqsales
 MODULE_big = seqsales
-EXTVERSION = 0.1
+EXTVERSION = 0.2
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 PG_SRCS = $(sort $(wildcard src/pg/*.c))
@@ -10,12 +10,14 @@ OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 # install script: the SQL fragments of src/sql, in this order
 SQL_PARTS = src/sql/catalog.sql src/sql/functions.sql src/sql/demo_data.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# earlier versions' install scripts and the upgrade scripts
+DATA = src/sql/seqsales--0.1.sql src/sql/seqsales--0.1--0.2.sql
 
 # OpenBLAS is opened with dlopen() in the backend (see src/core/blas.h)
 SHLIB_LINK = -ldl -lm -lpthread -lz
 PG_CFLAGS = -O3 -fno-trapping-math -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
 
-REGRESS = setup train predict errors catalog
+REGRESS = setup train predict errors catalog nested robustness
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config

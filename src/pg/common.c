@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
@@ -41,10 +42,13 @@ core_free(void *ptr)
 	pfree(ptr);
 }
 
-void
+MemoryContext
 core_use_context(MemoryContext cxt)
 {
+	MemoryContext prev = core_cxt;
+
 	core_cxt = cxt;
+	return prev;
 }
 
 void
@@ -59,6 +63,43 @@ core_load_blas(void)
 				 errhint("Install OpenBLAS (Debian package libopenblas0).")));
 }
 
+/*
+ * The server's ceiling: the value from the configuration file, the command
+ * line, ALTER SYSTEM or the default, which only a superuser sets.
+ */
+static int	training_memory_ceiling_mb = 4096;
+
+static bool check_max_training_memory(int *newval, void **extra, GucSource source);
+
+/*
+ * seqsales.max_training_memory is USERSET so that any role may lower it,
+ * but a value from a session, a role or a database setting, or a function's
+ * SET clause, may not exceed the server's ceiling, nor lift it (-1), unless
+ * the current user is a superuser.  (ALTER ROLE ... SET by the role itself
+ * would otherwise raise it for its next sessions.)
+ */
+static bool
+check_max_training_memory(int *newval, void **extra, GucSource source)
+{
+	if (source <= PGC_S_GLOBAL)
+	{
+		/* default, environment, file (ALTER SYSTEM too), command line, ALTER ROLE ALL */
+		training_memory_ceiling_mb = *newval;
+		return true;
+	}
+	if (superuser() || training_memory_ceiling_mb < 0)
+		return true;
+	if (*newval < 0 || *newval > training_memory_ceiling_mb)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("permission denied to raise seqsales.max_training_memory above the server's %d MB",
+						 training_memory_ceiling_mb);
+		GUC_check_errhint("Only a superuser may raise or lift the ceiling; any role may lower it.");
+		return false;
+	}
+	return true;
+}
+
 void
 _PG_init(void)
 {
@@ -69,9 +110,10 @@ _PG_init(void)
 	ss_set_allocator(core_alloc, core_free);
 	DefineCustomIntVariable("seqsales.max_training_memory",
 							"Memory a training may use (encoded events, model, optimiser state and one batch's activations).",
-							"seqsales_train checks its estimate against this before training and while it reads rows; -1 means no limit.",
-							&seqsales_max_training_memory_mb, 4096, -1, INT_MAX, PGC_USERSET,
-							GUC_UNIT_MB, NULL, NULL, NULL);
+							"seqsales_train checks its estimate against this before training and while it reads rows; -1 means no limit. "
+							"Only a superuser may raise it above the server's setting or lift it; any role may lower it.",
+							&seqsales_max_training_memory_mb, 4096, -1, MAX_KILOBYTES, PGC_USERSET,
+							GUC_UNIT_MB, check_max_training_memory, NULL, NULL);
 	DefineCustomIntVariable("seqsales.scoring_threads",
 							"Threads of seqsales_predict_all's forward passes.",
 							"Each thread scores its own batch of clients; the rows are read on the calling thread.",
@@ -264,12 +306,21 @@ columns_history_query(const ColumnSpec *cols, Oid relid, bool one_client, bool n
 	appendStringInfo(buf, " FROM %s AS s WHERE s.%s %s AND s.%s IS NOT NULL AND s.%s IS NOT NULL",
 					 qualified_relation_name(relid), client, one_client ? "= $1" : "IS NOT NULL",
 					 quote_identifier(cols->target), time);
+	if (newest_first && cols->time_kind != TIME_INTEGER)
+		appendStringInfo(buf, " AND pg_catalog.isfinite(s.%s)", time);
 
 	/*
 	 * On the relation's own columns (alias s), never on the select list's
 	 * converted ones: an output column client::text or ts::float8 keeps the
 	 * column's name, "ORDER BY client, ts" would then sort by the converted
 	 * values, and no index on (client, ts) could give that order.
+	 *
+	 * After time and tie-break, every input of the model: rows with equal
+	 * times come in one order whatever their physical order, so the same
+	 * data gives the same model and the same predictions (rows equal in
+	 * all of these are the same input).  Text in byte order (COLLATE "C"),
+	 * the same in every database.  An index on (client, time) still gives
+	 * the main order; ties are sorted by an incremental sort.
 	 */
 	appendStringInfoString(buf, " ORDER BY ");
 	if (!one_client)
@@ -277,6 +328,11 @@ columns_history_query(const ColumnSpec *cols, Oid relid, bool one_client, bool n
 	appendStringInfo(buf, "s.%s%s", time, dir);
 	if (cols->tiebreak)
 		appendStringInfo(buf, ", s.%s%s", quote_identifier(cols->tiebreak), dir);
+	appendStringInfo(buf, ", s.%s::text COLLATE \"C\"%s", quote_identifier(cols->target), dir);
+	for (int j = 0; j < cols->n_cat; j++)
+		appendStringInfo(buf, ", s.%s::text COLLATE \"C\"%s", quote_identifier(cols->cat[j]), dir);
+	for (int j = 0; j < cols->n_num; j++)
+		appendStringInfo(buf, ", s.%s::float8%s", quote_identifier(cols->num[j]), dir);
 }
 
 void

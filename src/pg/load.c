@@ -6,6 +6,7 @@
  */
 #include "load.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "miscadmin.h"
@@ -113,8 +114,16 @@ load_row(TupleTableSlot *slot, void *arg)
 	slot_getallattrs(slot);
 	values = slot->tts_values;
 	nulls = slot->tts_isnull;
-	category = TextDatumGetCString(values[1]);
 	t = DatumGetFloat8(values[2]);
+	if (!isfinite(t))
+	{
+		/* 'infinity' / '-infinity': no gap can be derived from it */
+		r->skipped_times++;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(s->row_cxt);
+		return;
+	}
+	category = TextDatumGetCString(values[1]);
 	MemoryContextSwitchTo(s->data_cxt);
 	r->rows_read++;
 	if (client_group_starts(&s->group, slot))
@@ -150,6 +159,11 @@ load_row(TupleTableSlot *slot, void *arg)
 	{
 		double		v = nulls[3 + cols->n_cat + j] ? NAN : DatumGetFloat8(values[3 + cols->n_cat + j]);
 
+		if (isfinite(v) && fabs(v) > FLT_MAX)
+		{
+			r->unrepresentable++;	/* finite in float8, infinite in float4 */
+			v = NAN;
+		}
 		r->num[e * r->n_numeric + j] = isfinite(v) ? (float) v : NAN;
 	}
 	if (cols->time_kind != TIME_INTEGER)

@@ -19,6 +19,8 @@ typedef struct RawEvents
 	int64		n_events;
 	int64		rows_read;
 	int64		clients_read;
+	int64		skipped_times;	/* rows skipped: time is +/-infinity */
+	int64		unrepresentable;	/* numeric values beyond float range, made missing */
 	char	  **client_ids;		/* n_clients, as text */
 	int64	   *offsets;		/* n_clients + 1 */
 	int32	   *cat;			/* n_events: id in categories */

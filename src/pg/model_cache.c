@@ -17,24 +17,92 @@
 #define MAX_CACHED_MODELS 16
 
 static CachedModel *cache_head = NULL;
+static CachedModel *detached = NULL;	/* out of the cache, still pinned */
 static SPIPlanPtr lookup_named = NULL;
 static SPIPlanPtr lookup_newest = NULL;
 static char *lookup_schema = NULL;
 
-static void
-cache_drop(CachedModel *m)
-{
-	CachedModel **p;
+/* ---------------------------------------------------------------- pins */
 
-	for (p = &cache_head; *p != NULL; p = &(*p)->next)
+typedef struct Pin
+{
+	MemoryContextCallback cb;
+	int		   *count;
+} Pin;
+
+static void
+unpin(void *arg)
+{
+	Pin		   *p = (Pin *) arg;
+
+	(*p->count)--;
+}
+
+/* One more user of *count until the current memory context goes away. */
+static void
+pin(int *count)
+{
+	Pin		   *p = palloc(sizeof(Pin));
+
+	p->count = count;
+	p->cb.func = unpin;
+	p->cb.arg = p;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &p->cb);
+	(*count)++;
+}
+
+static void
+model_free(CachedModel *m)
+{
+	for (int i = 0; i < m->n_plans; i++)
+		SPI_freeplan(m->plans[i].plan);
+	MemoryContextDelete(m->cxt);
+}
+
+static void
+list_remove(CachedModel **head, CachedModel *m)
+{
+	for (CachedModel **p = head; *p != NULL; p = &(*p)->next)
 		if (*p == m)
 		{
 			*p = m->next;
-			break;
+			return;
 		}
-	for (int i = 0; i < m->n_plans; i++)
-		SPI_freeplan(m->plans[i]);
-	MemoryContextDelete(m->cxt);
+}
+
+/* Takes m out of the cache: freed now, or when its last user ends. */
+static void
+cache_drop(CachedModel *m)
+{
+	list_remove(&cache_head, m);
+	m->cached = false;
+	if (m->pins > 0)
+	{
+		m->next = detached;
+		detached = m;
+	}
+	else
+		model_free(m);
+}
+
+/* Frees the detached models no call uses any more. */
+static void
+free_detached(void)
+{
+	CachedModel **p = &detached;
+
+	while (*p != NULL)
+	{
+		CachedModel *m = *p;
+
+		if (m->pins > 0)
+			p = &m->next;
+		else
+		{
+			*p = m->next;
+			model_free(m);
+		}
+	}
 }
 
 static SPIPlanPtr
@@ -135,6 +203,7 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 	char	   *q;
 	instr_time	t0,
 				t1;
+	MemoryContext prev_core;
 
 	INSTR_TIME_SET_CURRENT(t0);
 	m->cxt = cxt;
@@ -148,7 +217,7 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 				 " ARRAY(SELECT x FROM jsonb_array_elements_text(columns->'numeric') WITH ORDINALITY a(x, i) ORDER BY i),"
 				 " ARRAY(SELECT x::float8 FROM jsonb_array_elements_text(normalization->'mean') WITH ORDINALITY a(x, i) ORDER BY i),"
 				 " ARRAY(SELECT x::float8 FROM jsonb_array_elements_text(normalization->'std') WITH ORDINALITY a(x, i) ORDER BY i),"
-				 " (hyperparameters->>'max_length')::int, format_version"
+				 " (hyperparameters->>'max_length')::int, format_version, source_oid"
 				 " FROM %s.seqsales_model WHERE id = $1", schema);
 	if (SPI_execute_with_args(q, 1, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		damaged(id, "its catalog row cannot be read");
@@ -164,7 +233,7 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 
 	/* weights: a copy in cxt (detoasted once), the parameters read in place from it */
 	blob = DatumGetByteaPCopy(SPI_getbinval(tup, desc, 1, &isnull));
-	core_use_context(cxt);
+	prev_core = core_use_context(cxt);
 	err = ss_blob_decode_in_place((const uint8_t *) VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob),
 								  &m->dims, &m->params);
 	if (err != NULL)
@@ -189,6 +258,7 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 
 	/* columns */
 	m->source = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+	m->source_oid = DatumGetObjectId(SPI_getbinval(tup, desc, 16, &isnull));
 	m->cols.client = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
 	m->cols.time = TextDatumGetCString(SPI_getbinval(tup, desc, 6, &isnull));
 	m->cols.target = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));
@@ -248,7 +318,7 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 	m->batch = ss_batch_new(&m->dims, 1, m->max_length);
 	m->ws = ss_workspace_new();
 	m->probs = palloc(sizeof(float) * m->dims.n_classes);
-	core_use_context(NULL);
+	core_use_context(prev_core);
 	MemoryContextSwitchTo(old);
 
 	MemoryContextSetParent(cxt, CacheMemoryContext);
@@ -270,9 +340,11 @@ model_cache_get(const char *schema, const char *name)
 				xmin;
 	bool		isnull;
 	char	   *row_name;
-	CachedModel *m;
+	CachedModel *m,
+			   *unpinned = NULL;
 	int			count = 0;
 
+	free_detached();
 	prepare_lookups(schema);
 	if (name != NULL)
 	{
@@ -289,7 +361,7 @@ model_cache_get(const char *schema, const char *name)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("model \"%s\" does not exist", name),
-					 errhint("List the trained models with: SELECT name, version FROM %s.seqsales_model;", schema)));
+					 errhint("List the models you may use with: SELECT name, version FROM %s.seqsales_model;", schema)));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("no model has been trained yet"),
@@ -301,26 +373,97 @@ model_cache_get(const char *schema, const char *name)
 
 	for (m = cache_head; m != NULL; m = m->next)
 	{
-		count++;
 		if (m->id == id)
 		{
 			if (m->xmin == xmin)
+			{
+				/* most recently used first */
+				list_remove(&cache_head, m);
+				m->next = cache_head;
+				cache_head = m;
+				pin(&m->pins);
 				return m;
+			}
 			cache_drop(m);		/* the row changed */
 			break;
 		}
 	}
-	if (count >= MAX_CACHED_MODELS)
+	for (m = cache_head; m != NULL; m = m->next)
 	{
-		/* drop the least recently loaded */
-		CachedModel *last = cache_head;
-
-		while (last->next != NULL)
-			last = last->next;
-		cache_drop(last);
+		count++;
+		if (m->pins == 0)
+			unpinned = m;		/* the least recently used one, at the end */
 	}
+	if (count >= MAX_CACHED_MODELS && unpinned != NULL)
+		cache_drop(unpinned);	/* (when all are pinned, nesting is deep: keep them) */
 	m = model_load(schema, id, xmin, row_name);
+	m->cached = true;
 	m->next = cache_head;
 	cache_head = m;
+	pin(&m->pins);
 	return m;
+}
+
+SourcePlan *
+source_plan_get(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name, Oid client_type,
+				const char *query)
+{
+	SourcePlan *p = NULL;
+	SPIPlanPtr	plan;
+	bool		new_slot = false;
+
+	for (int i = 0; i < m->n_plans; i++)
+	{
+		SourcePlan *q = &m->plans[i];
+
+		if (q->arg_rel == arg_rel && q->rel == rel && q->client_type == client_type &&
+			strcmp(q->rel_name, rel_name) == 0)
+		{
+			q->last_use = ++m->plan_clock;
+			pin(&q->pins);
+			return q;
+		}
+	}
+	/* a slot to (re)use: this source's stale one, a free one, or the least recently used */
+	for (int i = 0; i < m->n_plans && p == NULL; i++)
+		if (m->plans[i].arg_rel == arg_rel && m->plans[i].pins == 0)
+			p = &m->plans[i];
+	if (p == NULL && m->n_plans < MAX_SOURCE_PLANS)
+	{
+		p = &m->plans[m->n_plans];
+		new_slot = true;
+	}
+	if (p == NULL)
+		for (int i = 0; i < m->n_plans; i++)
+			if (m->plans[i].pins == 0 && (p == NULL || m->plans[i].last_use < p->last_use))
+				p = &m->plans[i];
+	plan = SPI_prepare(query, 1, &client_type);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query, SPI_result_code_string(SPI_result));
+	if (p == NULL)
+	{
+		/* every slot is in use by an outer call: a plan for this call only */
+		p = palloc0(sizeof(SourcePlan));
+		p->plan = plan;
+	}
+	else
+	{
+		if (p->plan != NULL)
+			SPI_freeplan(p->plan);
+		p->plan = NULL;
+		if (p->rel_name != NULL)
+			pfree(p->rel_name);
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		p->plan = plan;
+		p->rel_name = MemoryContextStrdup(m->cxt, rel_name);
+		p->last_use = ++m->plan_clock;
+		if (new_slot)
+			m->n_plans++;
+	}
+	p->arg_rel = arg_rel;
+	p->rel = rel;
+	p->client_type = client_type;
+	pin(&p->pins);
+	return p;
 }

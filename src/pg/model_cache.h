@@ -2,9 +2,19 @@
  * model_cache.h - decoded models, cached per backend.
  *
  * A cached model is keyed by its catalog row's id and xmin: every
- * prediction looks the row up (a small indexed query) and decodes it again
- * only when the row is new or was changed.  Each model lives in its own
- * memory context under CacheMemoryContext.
+ * prediction looks the row up (a small indexed query, under the caller's
+ * rights: the catalog's row security decides what it finds) and decodes it
+ * again only when the row is new or was changed.  Each model lives in its
+ * own memory context under CacheMemoryContext.
+ *
+ * Calls nest: the history query of a call may read a view, or evaluate a
+ * function, that predicts with other models, or with the same one.  So a
+ * call pins the model it uses (model_cache_get) until the memory context
+ * current at that call goes away: the caller's SPI connection, deleted by
+ * SPI_finish or, when the call fails, by the abort of its (sub)transaction.
+ * A pinned model is never freed, only detached from the cache (when
+ * evicted or when its row changed) and freed once unpinned.  Its history
+ * plans are pinned the same way (source_plan_get).
  */
 #ifndef SEQSALES_MODEL_CACHE_H
 #define SEQSALES_MODEL_CACHE_H
@@ -12,6 +22,24 @@
 #include "seqsales.h"
 
 #define MAX_SOURCE_PLANS 8
+
+/*
+ * The history query of a model on one relation, kept across calls.  Every
+ * call resolves and checks the relation again (cheap catalog lookups), and
+ * a plan whose relation, name or client type no longer matches is replaced:
+ * after DROP, RENAME or ALTER a call gives the error or the result a fresh
+ * backend gives.
+ */
+typedef struct SourcePlan
+{
+	Oid			arg_rel;		/* the source argument, InvalidOid = the model's own */
+	Oid			rel;			/* what it resolved to */
+	Oid			client_type;
+	char	   *rel_name;		/* qualified name in the query text */
+	SPIPlanPtr	plan;
+	int			pins;			/* calls executing it */
+	uint64		last_use;
+} SourcePlan;
 
 typedef struct CachedModel
 {
@@ -29,12 +57,13 @@ typedef struct CachedModel
 	double	   *prior;			/* popularity: training target shares */
 	ColumnSpec	cols;
 	char	   *source;			/* quoted qualified name */
+	Oid			source_oid;		/* the relation trained on (InvalidOid: not recorded) */
 	int			max_length;
-	/* history query per source relation (InvalidOid = the model's own) */
 	int			n_plans;
-	Oid			plan_rel[MAX_SOURCE_PLANS];
-	Oid			plan_client_type[MAX_SOURCE_PLANS];
-	SPIPlanPtr	plans[MAX_SOURCE_PLANS];
+	SourcePlan	plans[MAX_SOURCE_PLANS];	/* never moved while the model lives */
+	uint64		plan_clock;
+	int			pins;			/* calls using it */
+	bool		cached;			/* still in the cache (else freed when unpinned) */
 	ss_workspace *ws;
 	ss_batch   *batch;
 	float	   *probs;
@@ -43,9 +72,19 @@ typedef struct CachedModel
 } CachedModel;
 
 /*
- * The model of that name (NULL = the newest model), decoded and cached.
- * Requires an SPI connection.  schema is the extension's, quoted.
+ * The model of that name (NULL = the newest model the caller may read),
+ * decoded and cached, pinned for the caller.  Requires an SPI connection.
+ * schema is the extension's, quoted.
  */
 CachedModel *model_cache_get(const char *schema, const char *name);
+
+/*
+ * The plan of m's history query on relation relid, already checked by the
+ * caller (rel, its qualified name rel_name, client_type), pinned like the
+ * model; query builds its text.  When every slot of m is pinned by outer
+ * calls, the plan is one for this call alone, freed by SPI_finish.
+ */
+SourcePlan *source_plan_get(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name,
+							Oid client_type, const char *query);
 
 #endif

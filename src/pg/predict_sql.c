@@ -5,6 +5,7 @@
  */
 #include "seqsales.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/parallel.h"
@@ -14,6 +15,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -29,6 +31,10 @@ PG_FUNCTION_INFO_V1(seqsales_predict);
 /*
  * The relation holding the histories (relid, or InvalidOid for the model's
  * own source), its columns checked against the model; returns its OID.
+ * Done on every call, so that a call after DROP, RENAME or ALTER gets what
+ * a fresh backend gets.  The model's own source is looked up by name and
+ * must be the relation trained on: a temporary table of another session,
+ * or a table dropped and created again, only has the same name.
  */
 static Oid
 source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
@@ -45,6 +51,21 @@ source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("source relation %s of model \"%s\" does not exist", m->source, m->name),
 					 errhint("Pass the relation holding the histories as the \"source\" argument.")));
+		if (OidIsValid(m->source_oid) && rel != m->source_oid)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relation %s is not the relation model \"%s\" was trained on", m->source, m->name),
+					 errdetail("The relation of that name was dropped and created again since, or it is another session's temporary table."),
+					 errhint("Pass the relation holding the histories as the \"source\" argument, "
+							 "or record it as the model's source with seqsales_set_source().")));
+	}
+	else
+	{
+		LockRelationOid(rel, AccessShareLock);
+		if (get_rel_name(rel) == NULL)
+			ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", rel)));
 	}
 	/* a parallel worker cannot read the leader's temporary tables */
 	if (IsParallelWorker() && get_rel_persistence(rel) == RELPERSISTENCE_TEMP)
@@ -63,43 +84,19 @@ source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
 	return rel;
 }
 
-/* The history query of model m for relation relid (InvalidOid = its own source). */
-static int
+/* The history query of model m for relation relid (InvalidOid = its own source), pinned. */
+static SourcePlan *
 history_plan(CachedModel *m, Oid relid)
 {
 	ColumnSpec	cols;
-	Oid			rel;
+	Oid			rel = source_relation(m, relid, &cols);
+	char	   *rel_name = qualified_relation_name(rel);
 	StringInfoData q;
-	SPIPlanPtr	plan;
-	MemoryContext old;
 
-	for (int i = 0; i < m->n_plans; i++)
-		if (m->plan_rel[i] == relid)
-			return i;
-	rel = source_relation(m, relid, &cols);
 	initStringInfo(&q);
 	columns_history_query(&cols, rel, true, true, &q);
 	appendStringInfo(&q, " LIMIT %d", m->max_length + 1);
-	plan = SPI_prepare(q.data, 1, &cols.client_type);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));
-	if (m->n_plans == MAX_SOURCE_PLANS)
-	{
-		/* forget the oldest other-source plan */
-		SPI_freeplan(m->plans[MAX_SOURCE_PLANS - 1]);
-		m->n_plans--;
-	}
-	SPI_keepplan(plan);
-	old = MemoryContextSwitchTo(m->cxt);
-	memmove(m->plans + 1, m->plans, sizeof(SPIPlanPtr) * m->n_plans);
-	memmove(m->plan_rel + 1, m->plan_rel, sizeof(Oid) * m->n_plans);
-	memmove(m->plan_client_type + 1, m->plan_client_type, sizeof(Oid) * m->n_plans);
-	m->plans[0] = plan;
-	m->plan_rel[0] = relid;
-	m->plan_client_type[0] = cols.client_type;
-	m->n_plans++;
-	MemoryContextSwitchTo(old);
-	return 0;
+	return source_plan_get(m, relid, rel, rel_name, cols.client_type, q.data);
 }
 
 /* The client id argument as a value of the client column's type. */
@@ -177,7 +174,11 @@ encode_event(const CachedModel *m, const Datum *values, const bool *nulls, int c
 	{
 		double		x = nulls[col + 2 + F + j] ? NAN : DatumGetFloat8(values[col + 2 + F + j]);
 
-		num[j] = isfinite(x) ? (float) ((x - m->mean[j]) / m->std[j]) : 0.0f;
+		double		z = (x - m->mean[j]) / m->std[j];
+
+		/* as in training: beyond float4's range is missing (the mean, z = 0) */
+		num[j] = isfinite(x) && fabs(x) <= FLT_MAX && isfinite(z)
+			? (float) Max(-1e4, Min(1e4, z)) : 0.0f;
 	}
 	encode_gap(m, gap_seconds, num);
 }
@@ -247,8 +248,8 @@ seqsales_predict(PG_FUNCTION_ARGS)
 	Oid			source = InvalidOid;
 	int			k;
 	CachedModel *m;
-	int			pi,
-				len,
+	SourcePlan *plan;
+	int			len,
 				C;
 	Datum		key;
 	int		   *top;
@@ -280,18 +281,19 @@ seqsales_predict(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	m = model_cache_get(schema, model_name);
 	C = m->dims.n_classes;
-	pi = history_plan(m, source);
-	key = client_key(fcinfo, m->plan_client_type[pi]);
-	rc = SPI_execute_plan(m->plans[pi], &key, NULL, true, 0);
+	plan = history_plan(m, source);
+	key = client_key(fcinfo, plan->client_type);
+	rc = SPI_execute_plan(plan->plan, &key, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "history query failed: %s", SPI_result_code_string(rc));
 	len = encode_history(m);
 	if (len > 0)
 	{
 		/* one history: no OpenBLAS needed (ss_sgemm_plain, the packed kernel) */
-		core_use_context(m->cxt);
+		MemoryContext prev = core_use_context(m->cxt);
+
 		ss_predict_batch(&m->dims, m->params, m->batch, m->ws, m->probs);
-		core_use_context(NULL);
+		core_use_context(prev);
 	}
 	else
 	{
@@ -407,6 +409,7 @@ score_batch(ScoreScan *s)
 	int		   *top = palloc(sizeof(int) * k);
 	int		   *order = palloc(sizeof(int) * B),	/* position j: client order[j] */
 			   *pos_of = palloc(sizeof(int) * B);	/* its inverse */
+	MemoryContext prev;
 
 	for (int i = 0; i < B; i++)
 		order[i] = i;
@@ -445,9 +448,9 @@ score_batch(ScoreScan *s)
 		for (int64 i = 0; i < (int64) T * Bp; i++)
 			batch->target[i] = -1;
 	}
-	core_use_context(s->call_cxt);
+	prev = core_use_context(s->call_cxt);
 	ss_predict_batches(&m->dims, m->params, s->batch, s->ws, s->probs, n_parts);
-	core_use_context(NULL);
+	core_use_context(prev);
 	/* order[j] went to thread j % n_parts, row j / n_parts: invert for scan order */
 	for (int j = 0; j < B; j++)
 		pos_of[order[j]] = j;
@@ -563,6 +566,7 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	ColumnSpec	cols;
 	StringInfoData q;
 	ScoreScan	s;
+	MemoryContext prev;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -603,14 +607,14 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	s.sb->cat = palloc_extended(sizeof(int32) * s.sb->cap * L, MCXT_ALLOC_HUGE);
 	s.sb->feat = palloc_extended(sizeof(int32) * s.sb->cap * L * Max(F, 1), MCXT_ALLOC_HUGE);
 	s.sb->num = palloc_extended(sizeof(float) * s.sb->cap * L * Max(N, 1), MCXT_ALLOC_HUGE);
-	core_use_context(s.call_cxt);
+	prev = core_use_context(s.call_cxt);
 	for (int t = 0; t < s.n_threads; t++)
 	{
 		s.batch[t] = ss_batch_new(&s.m->dims, SCORE_BATCH, L);
 		s.ws[t] = ss_workspace_new();	/* this call's own: the cached one stays batch-1 sized */
 		s.probs[t] = palloc(sizeof(float) * SCORE_BATCH * s.m->dims.n_classes);
 	}
-	core_use_context(NULL);
+	core_use_context(prev);
 	s.batch_cxt = AllocSetContextCreate(s.call_cxt, "seqsales scoring batch", ALLOCSET_DEFAULT_SIZES);
 	s.row_cxt = AllocSetContextCreate(s.call_cxt, "seqsales scoring row", ALLOCSET_DEFAULT_SIZES);
 

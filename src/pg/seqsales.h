@@ -57,7 +57,9 @@ char	   *qualified_relation_name(Oid relid);
  * The history query of a relation: its usable rows (client, target and
  * time not NULL) as [client::text,] target::text, time in seconds,
  * categoricals::text, numerics::float8, ordered by [client,] time[,
- * tiebreak], all ascending or all descending (newest_first).  one_client:
+ * tiebreak, every model input: a full order], all ascending or all
+ * descending (newest_first: the prediction scans, which also leave out
+ * rows with an infinite time; training skips and counts them).  one_client:
  * the rows of client $1 (of the client column's type), no client column
  * in the select list; else every client's, grouped (the one ordered scan
  * of training and of batch scoring), with the client column itself last
@@ -119,8 +121,12 @@ int			strdict_lookup(const StrDict *d, const char *s); /* id or -1 */
 
 /* ---------------------------------------------------------------- core glue */
 
-/* Routes the core's allocations into cxt (palloc), until the next call. */
-void		core_use_context(MemoryContext cxt);
+/*
+ * Routes the core's allocations into cxt (palloc), until the next call;
+ * returns the context it replaces, for the caller to restore (calls nest:
+ * a history query can run another prediction).
+ */
+MemoryContext core_use_context(MemoryContext cxt);
 
 /* seqsales.max_training_memory: ERROR when bytes exceed it */
 extern int	seqsales_max_training_memory_mb;

@@ -16,9 +16,11 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "../core/blas.h"
 #include "../core/blob.h"
+#include "catalog.h"
 #include "load.h"
 
 void		options_parse(Jsonb *options, ss_train_options *o);
@@ -153,6 +155,12 @@ on_epoch(void *arg, const ss_epoch_stats *st)
 			: palloc(sizeof(ss_epoch_stats) * p->cap);
 	}
 	p->epochs[p->n++] = *st;
+	if (!isfinite(st->train_loss))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("training diverged: the loss of epoch %d is not a finite number", st->epoch),
+				 errdetail("No model was stored."),
+				 errhint("Lower \"learning_rate\", or check the numeric columns for extreme values.")));
 	ereport(NOTICE,
 			(errmsg("epoch %d: train loss %.4f, validation Hit@3 %.4f, %.2f s%s",
 					st->epoch, st->train_loss, st->validation_hit3, st->seconds,
@@ -165,6 +173,7 @@ typedef struct ModelRow
 {
 	const char *name;
 	const char *source;
+	Oid			source_oid;
 	StringInfoData columns;
 	StringInfoData hyper;
 	StringInfoData features;
@@ -177,17 +186,19 @@ typedef struct ModelRow
 } ModelRow;
 
 static int64
-insert_model(const char *schema, const ModelRow *m, const TrainProgress *prog)
+insert_model(const Catalog *cat, const ModelRow *m, const TrainProgress *prog)
 {
 	StringInfoData q;
 	Datum	   *cats = palloc(sizeof(Datum) * m->n_classes);
 	Datum	   *counts = palloc(sizeof(Datum) * m->n_classes);
-	Oid			types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-	INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID};
-	Datum		vals[11];
+	Oid			types[13] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+	INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, OIDOID, OIDOID};
+	Datum		vals[13];
 	bool		isnull;
 	int64		id;
 	int			rc;
+	SPIPlanPtr	plan;
+	CatalogWrite w;
 
 	for (int c = 0; c < m->n_classes; c++)
 	{
@@ -205,25 +216,35 @@ insert_model(const char *schema, const ModelRow *m, const TrainProgress *prog)
 	vals[8] = CStringGetTextDatum(m->norm.data);
 	vals[9] = CStringGetTextDatum(m->metrics.data);
 	vals[10] = PointerGetDatum(m->weights);
+	vals[11] = ObjectIdGetDatum(GetUserId());	/* the trainer owns the model */
+	vals[12] = ObjectIdGetDatum(m->source_oid);
 
-	/* versions of a name are numbered in commit order */
+	/*
+	 * As the catalog's owner.  Versions of a name are numbered from the
+	 * latest committed state (the name's lock, held since the training
+	 * began, keeps every other training of it out until this commits); the
+	 * grants of the previous version carry over.
+	 */
+	catalog_write_begin(cat, &w);
 	initStringInfo(&q);
-	appendStringInfo(&q, "LOCK TABLE %s.seqsales_model IN SHARE ROW EXCLUSIVE MODE", schema);
-	if ((rc = SPI_execute(q.data, false, 0)) != SPI_OK_UTILITY)
-		elog(ERROR, "could not lock the model catalog: %s", SPI_result_code_string(rc));
-	resetStringInfo(&q);
 	appendStringInfo(&q,
 					 "INSERT INTO %s.seqsales_model (name, version, architecture, source_relation, columns,"
 					 " hyperparameters, categories, category_counts, feature_vocabularies, normalization,"
-					 " metrics, weights, format_version)"
+					 " metrics, weights, format_version, owner, readers, source_oid)"
 					 " SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4::jsonb, $5::jsonb, $6, $7,"
-					 " $8::jsonb, $9::jsonb, $10::jsonb, $11, %d FROM %s.seqsales_model WHERE name = $1"
+					 " $8::jsonb, $9::jsonb, $10::jsonb, $11, %d, $12::regrole,"
+					 " coalesce((SELECT readers FROM %s.seqsales_model WHERE name = $1 ORDER BY version DESC LIMIT 1), '{}'),"
+					 " $13 FROM %s.seqsales_model WHERE name = $1"
 					 " RETURNING id",
-					 schema, SS_BLOB_VERSION, schema);
-	rc = SPI_execute_with_args(q.data, 11, types, vals, NULL, false, 0);
+					 cat->schema, SS_BLOB_VERSION, cat->schema, cat->schema);
+	plan = SPI_prepare(q.data, 13, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	rc = SPI_execute_snapshot(plan, vals, NULL, GetLatestSnapshot(), InvalidSnapshot, false, true, 0);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not store the model: %s", SPI_result_code_string(rc));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freeplan(plan);
 
 	if (prog->n > 0)
 	{
@@ -260,11 +281,12 @@ insert_model(const char *schema, const ModelRow *m, const TrainProgress *prog)
 		appendStringInfo(&q,
 						 "INSERT INTO %s.seqsales_training_log (model_id, epoch, train_loss, validation_hit3,"
 						 " seconds, validation_seconds, target_positions, gemm_gflop)"
-						 " SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7, $8)", schema);
+						 " SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7, $8)", cat->schema);
 		rc = SPI_execute_with_args(q.data, 8, ltypes, lvals, NULL, false, 0);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "could not store the training log: %s", SPI_result_code_string(rc));
 	}
+	catalog_write_end(&w);
 	return id;
 }
 
@@ -304,6 +326,8 @@ seqsales_train(PG_FUNCTION_ARGS)
 	int			N,
 				F;
 	const char *num_names_gap = GAP_FEATURE_NAME;
+	Catalog		cat;
+	MemoryContext prev_core;
 
 	/* ------------------------------------------------ arguments */
 	if (PG_ARGISNULL(0))
@@ -349,8 +373,11 @@ seqsales_train(PG_FUNCTION_ARGS)
 									  ALLOCSET_DEFAULT_SIZES);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* what can fail before a row is read: rights, read-only, a concurrent training */
+	catalog_open(fcinfo->flinfo->fn_oid, &cat);
+	catalog_prepare_training(&cat, model_name);
 	old = MemoryContextSwitchTo(train_cxt);
-	core_use_context(train_cxt);
+	prev_core = core_use_context(train_cxt);
 	options_parse(PG_GETARG_JSONB_P(8), &opt);
 	MemoryContextSwitchTo(train_cxt);	/* SPI calls return in SPI's context */
 	core_load_blas();
@@ -362,6 +389,12 @@ seqsales_train(PG_FUNCTION_ARGS)
 	INSTR_TIME_SUBTRACT(load_time, load_start);
 	F = cols.n_cat;
 	N = raw->n_numeric;
+	if (raw->skipped_times > 0 || raw->unrepresentable > 0)
+		ereport(NOTICE,
+				(errmsg("seqsales_train: " INT64_FORMAT " rows with an infinite time skipped, "
+						INT64_FORMAT " numeric values beyond the real range treated as missing",
+						raw->skipped_times, raw->unrepresentable),
+				 errdetail("Numeric inputs are single precision: values beyond +/-3.4e38 become the column's mean.")));
 	if (raw->rows_read == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -512,11 +545,19 @@ seqsales_train(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot train on relation %s: %s", get_rel_name(relid), err)));
 	ss_blas_set_threads(1);
+	for (int64 i = 0; i < res.n_params; i++)
+		if (!isfinite(res.params[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("training diverged: the model's parameters are not all finite"),
+					 errdetail("No model was stored."),
+					 errhint("Lower \"learning_rate\", or check the numeric columns for extreme values.")));
 
 	/* ------------------------------------------------ catalog row */
 	memset(&row, 0, sizeof(row));
 	row.name = model_name;
 	row.source = qualified_relation_name(relid);
+	row.source_oid = relid;
 	row.categories = class_names;
 	row.category_counts = res.class_counts;
 	row.n_classes = dims.n_classes;
@@ -579,13 +620,16 @@ seqsales_train(PG_FUNCTION_ARGS)
 					 " \"rows_read\": " INT64_FORMAT ", \"events\": " INT64_FORMAT ","
 					 " \"training_targets\": " INT64_FORMAT ", \"windows\": " INT64_FORMAT ","
 					 " \"parameters\": " INT64_FORMAT ", \"activation_bytes\": " INT64_FORMAT ","
-					 " \"memory_estimate_bytes\": " INT64_FORMAT ", \"blas\": ",
+					 " \"memory_estimate_bytes\": " INT64_FORMAT ","
+					 " \"rows_skipped_infinite_time\": " INT64_FORMAT ", \"numeric_values_made_missing\": " INT64_FORMAT ","
+					 " \"blas\": ",
 					 res.epochs_run, res.best_epoch, res.best_validation_hit3,
 					 INSTR_TIME_GET_DOUBLE(load_time), res.seconds_total,
 					 res.targets_per_second, raw->n_clients, n_fit, n_val, raw->rows_read,
 					 raw->n_events, res.train_targets, res.n_windows, res.n_params,
 					 res.workspace_bytes,
-					 ss_train_memory_estimate(&dims, raw->n_events, raw->n_clients, &opt));
+					 ss_train_memory_estimate(&dims, raw->n_events, raw->n_clients, &opt),
+					 raw->skipped_times, raw->unrepresentable);
 	escape_json(&row.metrics, ss_blas_info());
 	appendStringInfoChar(&row.metrics, '}');
 
@@ -597,10 +641,10 @@ seqsales_train(PG_FUNCTION_ARGS)
 		ss_blob_encode(&dims, res.params, (uint8_t *) VARDATA(row.weights));
 	}
 
-	model_id = insert_model(seqsales_schema(fcinfo->flinfo->fn_oid), &row, &prog);
+	model_id = insert_model(&cat, &row, &prog);
 
 	MemoryContextSwitchTo(old);
-	core_use_context(NULL);
+	core_use_context(prev_core);
 	SPI_finish();
 	MemoryContextDelete(train_cxt);
 	PG_RETURN_INT64(model_id);

@@ -17,6 +17,9 @@ CREATE TABLE seqsales_model (
     metrics              jsonb NOT NULL,
     weights              bytea NOT NULL,
     format_version       integer NOT NULL,
+    owner                regrole NOT NULL,
+    readers              regrole[] NOT NULL DEFAULT '{}',
+    source_oid           oid NOT NULL,
     UNIQUE (name, version)
 );
 
@@ -27,6 +30,9 @@ COMMENT ON COLUMN seqsales_model.category_counts IS 'Training target count of ea
 COMMENT ON COLUMN seqsales_model.feature_vocabularies IS 'Known values of each categorical column, in the order of columns->categorical';
 COMMENT ON COLUMN seqsales_model.normalization IS 'Mean and population std of each numeric input (z-scores; missing values become the mean)';
 COMMENT ON COLUMN seqsales_model.weights IS 'Dimensions and parameters, format in models/FORMAT.md';
+COMMENT ON COLUMN seqsales_model.owner IS 'Role that trained the model: its members may retrain the name, drop it, grant it';
+COMMENT ON COLUMN seqsales_model.readers IS 'Roles that may read and predict with the model besides its owner (seqsales_grant); - is PUBLIC';
+COMMENT ON COLUMN seqsales_model.source_oid IS 'OID of the relation trained on: predicting from its name refuses another relation of that name (0: not recorded)';
 
 CREATE INDEX seqsales_model_name_version ON seqsales_model (name, version DESC);
 
@@ -47,6 +53,22 @@ CREATE TABLE seqsales_training_log (
 
 COMMENT ON TABLE seqsales_training_log IS 'Per-epoch training log of each model';
 COMMENT ON COLUMN seqsales_training_log.gemm_gflop IS 'Matrix-product work of the epoch''s training part (2 m n k per product), in GFLOP';
+
+-- Who sees what: a model's row (and so prediction with it) is visible to
+-- the members of its owner and of its readers.  Nobody but the catalog's
+-- owner writes these tables directly: seqsales_train, seqsales_drop_model,
+-- seqsales_grant and seqsales_revoke check the caller's rights in C and
+-- then write as the catalog's owner, with search_path pinned.
+ALTER TABLE seqsales_model ENABLE ROW LEVEL SECURITY;
+CREATE POLICY seqsales_model_visible ON seqsales_model FOR SELECT
+    USING (pg_catalog.pg_has_role(owner, 'USAGE')
+           OR EXISTS (SELECT 1 FROM pg_catalog.unnest(readers) AS r(role)
+                      WHERE r.role::oid = 0 OR pg_catalog.pg_has_role(r.role, 'USAGE')));
+ALTER TABLE seqsales_training_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY seqsales_training_log_visible ON seqsales_training_log FOR SELECT
+    USING (EXISTS (SELECT 1 FROM seqsales_model m WHERE m.id = model_id));
+REVOKE ALL ON seqsales_model, seqsales_training_log FROM PUBLIC;
+GRANT SELECT ON seqsales_model, seqsales_training_log TO PUBLIC;
 
 -- pg_dump keeps trained models
 SELECT pg_catalog.pg_extension_config_dump('seqsales_model', '');

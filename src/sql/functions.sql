@@ -61,3 +61,35 @@ LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000;
 
 COMMENT ON FUNCTION seqsales_predict_all(integer, text, regclass)
 IS 'Batch scoring: the k most likely next categories of every client of the source relation, in one ordered scan';
+
+-- Model administration: only members of a model's owning role (or a
+-- superuser) may drop, grant or re-point it.  Written in C: they check the
+-- caller's rights, then change the catalog as its owner (no SECURITY
+-- DEFINER function, no search_path to pin).
+CREATE FUNCTION seqsales_drop_model(model_name text, version integer DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'seqsales_drop_model'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION seqsales_drop_model(text, integer)
+IS 'Drops a model (every version, or one) and its training log; returns the versions dropped';
+
+CREATE FUNCTION seqsales_grant(model_name text, role text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'seqsales_grant'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION seqsales_grant(text, text)
+IS 'Lets a role (or PUBLIC) read and predict with every version of a model, and its later versions';
+
+CREATE FUNCTION seqsales_revoke(model_name text, role text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'seqsales_revoke'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION seqsales_revoke(text, text)
+IS 'Takes back seqsales_grant';
+
+CREATE FUNCTION seqsales_set_source(model_name text, source regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'seqsales_set_source'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION seqsales_set_source(text, regclass)
+IS 'Records the relation a model predicts from by default (after a restore, or a table created again)';
