@@ -17,7 +17,7 @@ DATA = src/sql/seqsales--0.1.sql src/sql/seqsales--0.1--0.2.sql
 SHLIB_LINK = -ldl -lm -lpthread -lz
 PG_CFLAGS = -O3 -fno-trapping-math -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
 
-REGRESS = setup train predict errors catalog nested robustness privileges
+REGRESS = setup train predict errors catalog nested robustness privileges upgrade
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # concurrency: specs/*.spec, run by pg_isolation_regress
 ISOLATION = concurrent_training
