@@ -15,6 +15,15 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 SHLIB_LINK = -ldl -lm -lpthread -lz
 PG_CFLAGS = -O3 -fno-trapping-math -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
 
+# make SANITIZE=1: the AddressSanitizer + UBSan build of scripts/test.sh --asan
+# (built in a copy of the tree and installed into a private copy of
+# PostgreSQL, whose server must preload libasan: see scripts/lib/common.sh)
+include tests/sanitize.mk
+ifdef SANITIZE
+PG_CFLAGS += $(SANITIZE_CFLAGS)
+SHLIB_LINK += $(SANITIZE_LDFLAGS)
+endif
+
 REGRESS = setup train predict errors catalog
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
@@ -33,8 +42,8 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 unit: tests/unit/test_core
 	tests/unit/test_core tests/fixtures
 
-tests/unit/test_core: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/unit/*.c tests/unit/*.h)
-	$(MAKE) -C tests/unit test_core
+tests/unit/test_core tests/unit/test_core_asan: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/unit/*.c tests/unit/*.h) tests/sanitize.mk
+	$(MAKE) -C tests/unit $(notdir $@)
 
 .PHONY: unit
 
