@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test of seqsales: the core's C unit tests (no server), then the
-# pg_regress suite against a throwaway PostgreSQL cluster.  Installs what is
+# Every test of seqsales: the core's C unit tests (no server), the pg_regress
+# suite against a throwaway PostgreSQL cluster and the TAP tests of t/
+# (clusters of their own: a streaming standby, a restart).  Installs what is
 # missing (Debian packages), builds, and ends with "N passed, N failed".
 #
 #   scripts/test.sh [--asan]
@@ -161,6 +162,44 @@ cluster_start
 log "pg_regress"
 regress "$ROOT"
 cluster_stop
+
+# TAP tests (t/*.pl, PostgreSQL::Test::Cluster): run by the postgres user,
+# since they create clusters, with their temporary files under a directory
+# it owns; one count per assertion, and a file that dies or stops short of
+# its plan counts one failure more
+tap_tests() {
+    log "TAP tests (t/)"
+    local tap; tap="$(mktemp -d /tmp/seqsales_tap.XXXXXX)"
+    at_exit "rm -rf '$tap'"
+    chown postgres: "$tap"
+    local tdir="$ROOT/t"
+    if ! runuser -u postgres -- test -r "$tdir/001_standby.pl"; then
+        cp -r "$ROOT/t" "$tap/t" && chown -R postgres: "$tap/t" && tdir="$tap/t"
+    fi
+    local pgxs; pgxs="$(dirname "$("$PG_CONFIG" --pgxs)")/.."
+    local f out rc ok bad
+    for f in "$tdir"/*.pl; do
+        out="$tap/$(basename "$f").out"
+        set +e
+        (cd "$tap" && runuser -u postgres -- env PATH="$PG_BIN:$PATH" TMPDIR="$tap" TESTDIR="$tap" \
+            PG_REGRESS="$pgxs/test/regress/pg_regress" \
+            prove -v -I "$pgxs/test/perl" "$f") >"$out" 2>&1
+        rc=$?
+        set -e
+        grep -vE '^ok [0-9]+' "$out" | grep -vE '^\s*$' || true
+        ok=$(grep -cE '^ok [0-9]+' "$out" || true)
+        bad=$(grep -cE '^not ok [0-9]+' "$out" || true)
+        if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+        if [ "$rc" -ne 0 ]; then
+            echo "--- $(basename "$f") failed; the end of its log:"
+            tail -40 "$tap/tmp_check/log/regress_log_$(basename "$f" .pl)" 2>/dev/null || true
+        fi
+        echo "tap $(basename "$f"): $ok passed, $bad failed"
+        count "$ok" "$bad"
+    done
+    rm -rf "$tap"
+}
+timed tap_tests
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

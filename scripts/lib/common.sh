@@ -45,7 +45,7 @@ build_install() {
     if [ -n "${SEQSALES_PG_PREFIX:-}" ]; then
         private_pg "$SEQSALES_PG_PREFIX"
         make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$SEQSALES_PG_PREFIX" >/dev/null
-        use_pg "$SEQSALES_PG_PREFIX$PG_BIN"
+        use_installed_pg
     else
         as_root make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
     fi
@@ -65,6 +65,9 @@ private_pg() {
     chmod 755 "$dir"
     chmod -R a+rX "$dir"
 }
+
+# use_installed_pg: the binaries of the PostgreSQL build_install installs into
+use_installed_pg() { if [ -n "${SEQSALES_PG_PREFIX:-}" ]; then use_pg "$SEQSALES_PG_PREFIX$PG_BIN"; fi; }
 
 # use_pg BINDIR: the scripts' PostgreSQL binaries from now on
 use_pg() {
