@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # Every test of seqsales: the core's C unit tests (no server), the pg_regress
-# suite against a throwaway PostgreSQL cluster and the TAP tests of t/
-# (clusters of their own: a streaming standby, a restart).  Installs what is
-# missing (Debian packages), builds, and ends with "N passed, N failed".
+# suite against a throwaway PostgreSQL cluster, the TAP tests of t/ (clusters
+# of their own: a streaming standby, a restart) and a one-minute load test
+# (scripts/load.sh).  Installs what is missing (Debian packages), builds, and
+# ends with "N passed, N failed".
 #
-#   scripts/test.sh [--asan]
+#   scripts/test.sh [--asan] [--load-seconds N]
 #
 # --asan            instead: the unit tests and the pg_regress suite under
 #                   AddressSanitizer + UBSan (a SANITIZE=1 build in a copy of
 #                   the tree, installed into a private copy of PostgreSQL whose
 #                   server runs with libasan preloaded); any sanitizer report
 #                   fails the run.  The normal install is left alone.
+# --load-seconds N  the load test's duration (default 60)
 # SEQSALES_PG_PREFIX=DIR installs into a private copy of PostgreSQL under DIR
 # instead of the system's (see scripts/lib/common.sh).
 source "$(dirname "$0")/lib/common.sh"
 
-ASAN=0
+ASAN=0 LOAD_SECONDS=60
 while [ $# -gt 0 ]; do
     case "$1" in
         --asan) ASAN=1; shift ;;
-        -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+        --load-seconds) LOAD_SECONDS="$2"; shift 2 ;;
+        -h|--help) sed -n 2,17p "$0"; exit 0 ;;
         *) echo "test.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -165,8 +168,8 @@ cluster_stop
 
 # TAP tests (t/*.pl, PostgreSQL::Test::Cluster): run by the postgres user,
 # since they create clusters, with their temporary files under a directory
-# it owns; one count per assertion, and a file that dies or stops short of
-# its plan counts one failure more
+# it owns; one count per assertion, and one failure for a file that fails
+# without a failed assertion (it died, or stopped short of its plan)
 tap_tests() {
     log "TAP tests (t/)"
     local tap; tap="$(mktemp -d /tmp/seqsales_tap.XXXXXX)"
@@ -190,16 +193,19 @@ tap_tests() {
         ok=$(grep -cE '^ok [0-9]+' "$out" || true)
         bad=$(grep -cE '^not ok [0-9]+' "$out" || true)
         if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
-        if [ "$rc" -ne 0 ]; then
-            echo "--- $(basename "$f") failed; the end of its log:"
-            tail -40 "$tap/tmp_check/log/regress_log_$(basename "$f" .pl)" 2>/dev/null || true
-        fi
         echo "tap $(basename "$f"): $ok passed, $bad failed"
         count "$ok" "$bad"
     done
     rm -rf "$tap"
 }
 timed tap_tests
+
+# the load test: trainings while 8 pgbench clients call seqsales_predict (one count)
+load_test() {
+    log "load test (scripts/load.sh, ${LOAD_SECONDS} s)"
+    if bash "$ROOT/scripts/load.sh" --installed --duration "$LOAD_SECONDS"; then count 1 0; else count 0 1; fi
+}
+timed load_test
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

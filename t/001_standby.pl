@@ -19,7 +19,7 @@ my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'base', has_streaming => 1);
 $standby->start;
 
-# 2000 demo clients (about 100,000 order lines); the training takes some
+# 2000 demo clients (63,000 order lines); the training takes some
 # seconds here, the refusal on the standby must not
 $primary->safe_psql('postgres', q{
 	SELECT seqsales_demo_data(2000, 1);
