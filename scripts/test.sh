@@ -120,14 +120,13 @@ asan_regress() {
     fi
     cluster_start
     # the server runs the private copy, which loads the instrumented library
-    local maps
-    maps="$(psql -X -q -At -v ON_ERROR_STOP=1 -c "CREATE EXTENSION seqsales" -c "LOAD 'seqsales'" \
-              -c "SELECT pg_read_file('/proc/self/maps')" 2>&1 || true)"
-    if echo "$maps" | grep -q "$libdir/seqsales.so" && echo "$maps" | grep -q libasan \
-       && echo "$maps" | grep -q libubsan && nm -D "$libdir/seqsales.so" | grep -q __asan_report; then
+    psql -X -q -At -c "CREATE EXTENSION seqsales" -c "LOAD 'seqsales'" \
+         -c "SELECT pg_read_file('/proc/self/maps')" >"$work/maps" 2>&1 || true
+    if grep -q "$libdir/seqsales.so" "$work/maps" && grep -q libasan "$work/maps" \
+       && grep -q libubsan "$work/maps" && nm -D "$libdir/seqsales.so" | grep -c __asan_report >/dev/null; then
         log "the server runs $libdir/seqsales.so (instrumented) with libasan and libubsan"
     else
-        echo "$maps" | grep -E 'seqsales|libasan|libubsan|ERROR' | head
+        grep -E 'seqsales|libasan|libubsan|ERROR' "$work/maps" | head
         echo "asan: the server does not run the instrumented build"
         count 0 1
     fi
