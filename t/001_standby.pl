@@ -30,7 +30,7 @@ SELECT seqsales_train('seqsales_demo_orders',
                       categorical => '{contract_type,supplier_segment,region}',
                       "numeric" => '{order_volume,contract_value}',
                       model_name => 'standby_test',
-                      options => '{"epochs": 3, "hidden_size": 64, "validation_fraction": 0}')};
+                      options => '{"epochs": 5, "hidden_size": 64, "validation_fraction": 0}')};
 my $t0 = time;
 $primary->safe_psql('postgres', $train);
 my $train_seconds = time - $t0;
@@ -65,7 +65,8 @@ $t0 = time;
 my $ret = $standby->psql('postgres', "\\set VERBOSITY verbose\n$train",
 	stdout => \$stdout, stderr => \$stderr, on_error_stop => 1);
 my $refuse_seconds = time - $t0;
-isnt($ret, 0, 'seqsales_train fails on the standby');
+isnt($ret, 0, "seqsales_train fails on the standby") or diag("stdout: $stdout");
+note("the standby answered: $stderr");
 like($stderr, qr/ERROR:\s+25006:/, 'with SQLSTATE 25006 (read_only_sql_transaction)')
   or diag("stderr: $stderr");
 cmp_ok($refuse_seconds, '<', 2,
