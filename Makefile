@@ -17,6 +17,15 @@ DATA = src/sql/seqsales--0.1.sql src/sql/seqsales--0.1--0.2.sql
 SHLIB_LINK = -ldl -lm -lpthread -lz
 PG_CFLAGS = -O3 -fno-trapping-math -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror
 
+# make SANITIZE=1: the AddressSanitizer + UBSan build of scripts/test.sh --asan
+# (built in a copy of the tree and installed into a private copy of
+# PostgreSQL, whose server must preload libasan: see scripts/lib/common.sh)
+include tests/sanitize.mk
+ifdef SANITIZE
+PG_CFLAGS += $(SANITIZE_CFLAGS)
+SHLIB_LINK += $(SANITIZE_LDFLAGS)
+endif
+
 REGRESS = setup train predict errors catalog nested robustness privileges upgrade
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # concurrency: specs/*.spec, run by pg_isolation_regress
@@ -38,8 +47,8 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 unit: tests/unit/test_core
 	tests/unit/test_core tests/fixtures
 
-tests/unit/test_core: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/unit/*.c tests/unit/*.h)
-	$(MAKE) -C tests/unit test_core
+tests/unit/test_core tests/unit/test_core_asan: $(CORE_SRCS) $(wildcard src/core/*.h) $(wildcard tests/unit/*.c tests/unit/*.h) tests/sanitize.mk
+	$(MAKE) -C tests/unit $(notdir $@)
 
 .PHONY: unit
 
