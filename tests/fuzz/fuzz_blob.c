@@ -35,7 +35,7 @@
 #define MODERATE 1e3f
 
 /* loops over every parameter: no coverage callbacks on their counters */
-#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#define NO_COVERAGE __attribute__((no_sanitize("coverage"), noinline))
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
