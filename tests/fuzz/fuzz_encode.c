@@ -17,7 +17,7 @@
 #include "../../src/core/encode.h"
 #include "../../src/core/ss_alloc.h"
 
-#define MAX_VOCAB 300			/* past the first growths of the dictionary */
+#define MAX_VOCAB 128
 #define MAX_STR 12
 #define MAX_F 4
 #define MAX_N 6
@@ -45,7 +45,8 @@ plain_find(const vocab *v, const char *s)
 static void
 build_vocab(vocab *v, fuzz_reader *r)
 {
-	int			want = fuzz_u8(r) % 8 == 0 ? fuzz_u8(r) + 45 : fuzz_u8(r) % 40;
+	/* now and then past the first growths (32 strings, 32 slots) */
+	int			want = fuzz_u8(r) % 8 == 0 ? 33 + fuzz_u8(r) % 96 : fuzz_u8(r) % 24;
 
 	v->dict = ss_strdict_new(fuzz_u8(r) % 4 == 0 ? want : fuzz_u8(r) % 16);
 	v->n = 0;

@@ -1,8 +1,8 @@
 /*
  * fuzz_options.c - libFuzzer target of the option checks (options.h).
  *
- * The input is a script of (key, JSON type, value text) triples applied in
- * turn to the default options, then ss_options_finish and the JSON writer.
+ * The input is a script of (key, JSON type, value text) triples (up to
+ * MAX_TRIPLES) applied in turn to the default options, then ss_options_finish and the JSON writer.
  * Fields are split on NUL bytes; a one-byte key or type field picks a known
  * option name or JSON type (so that the fuzzer reaches the checks behind
  * them quickly), a longer one is taken as it is.  After every call: an
@@ -24,6 +24,9 @@ static const char *const json_types[] = {
 };
 
 #define N_TYPES ((int) (sizeof(json_types) / sizeof(json_types[0])))
+
+/* triples read from one input (the rest is ignored): more only repeat what these test */
+#define MAX_TRIPLES 48
 
 /* every option within its range, whatever was set */
 static void
@@ -124,7 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ss_train_options_default(&o);
 	check_ranges(&o);
-	for (;;)
+	for (int triple = 0; triple < MAX_TRIPLES; triple++)
 	{
 		char	   *key = next_field(&p, &left),
 				   *type = next_field(&p, &left),
