@@ -102,7 +102,7 @@ decode(const uint8_t *blob, size_t len, ss_dims *d, float **params, int in_place
 		return "weight blob has an unknown architecture";
 	for (int i = 0; i < 6; i++)
 		f[i] = get_u32(p + 12 + 4 * i);
-	if (f[0] < 1 || f[0] > 1000000 || f[1] > SS_MAX_FEATURES || f[2] > 256 ||
+	if (f[0] < 1 || f[0] > 1000000 || f[1] > SS_MAX_FEATURES || f[2] > SS_MAX_NUMERIC ||
 		f[3] < 1 || f[3] > 4096 || f[4] < 1 || f[4] > SS_MAX_LAYERS ||
 		f[5] < 1 || f[5] > 4096)
 		return "weight blob has a dimension out of range";

@@ -31,7 +31,7 @@ ss_dims_finish(ss_dims *d, double emb_scale)
 		return "number of categories out of range";
 	if (d->n_features < 0 || d->n_features > SS_MAX_FEATURES)
 		return "too many categorical features";
-	if (d->n_numeric < 0 || d->n_numeric > 256)
+	if (d->n_numeric < 0 || d->n_numeric > SS_MAX_NUMERIC)
 		return "too many numeric features";
 	if (d->hidden < 1 || d->hidden > 4096)
 		return "hidden size out of range";

@@ -19,6 +19,7 @@
 
 #define SS_MAX_FEATURES 32
 #define SS_MAX_LAYERS 4
+#define SS_MAX_NUMERIC 256		/* numeric inputs: 255 columns and the gap feature */
 #define SS_N_RESERVED 2			/* embedding ids: 0 = padding, 1 = unknown */
 
 typedef struct ss_dims

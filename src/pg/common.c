@@ -1,12 +1,11 @@
 /*
  * common.c - glue between PostgreSQL and the core: module start-up, the
- * core's allocator, OpenBLAS loading, column checks, a string dictionary
- * and the protocol's md5 client split.
+ * core's allocator, OpenBLAS loading, column checks and the protocol's md5
+ * client split.
  */
 #include "seqsales.h"
 
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "common/md5.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -369,84 +368,6 @@ client_group_starts(ClientGroup *g, TupleTableSlot *slot)
 	}
 	g->have = true;
 	return true;
-}
-
-/* ---------------------------------------------------------------- strings */
-
-StrDict *
-strdict_new(int expected)
-{
-	StrDict    *d = palloc0(sizeof(StrDict));
-
-	d->cap = 64;
-	while (d->cap < expected * 2)
-		d->cap *= 2;
-	d->slots = palloc0(sizeof(int) * d->cap);
-	d->strs_cap = 32;
-	d->strs = palloc(sizeof(char *) * d->strs_cap);
-	d->hashes = palloc(sizeof(uint32) * d->strs_cap);
-	return d;
-}
-
-static int
-strdict_find(const StrDict *d, const char *s, uint32 h)
-{
-	uint32		mask = (uint32) d->cap - 1;
-
-	for (uint32 i = h & mask;; i = (i + 1) & mask)
-	{
-		int			id = d->slots[i] - 1;
-
-		if (id < 0)
-			return -(int) i - 1;	/* free slot i */
-		if (d->hashes[id] == h && strcmp(d->strs[id], s) == 0)
-			return id;
-	}
-}
-
-int
-strdict_lookup(const StrDict *d, const char *s)
-{
-	int			r = strdict_find(d, s, hash_bytes((const unsigned char *) s, strlen(s)));
-
-	return r >= 0 ? r : -1;
-}
-
-int
-strdict_intern(StrDict *d, const char *s)
-{
-	uint32		h = hash_bytes((const unsigned char *) s, strlen(s));
-	int			r = strdict_find(d, s, h);
-
-	if (r >= 0)
-		return r;
-	if (d->n + 1 > d->cap / 2)
-	{
-		/* grow and rehash */
-		int			old_cap = d->cap;
-
-		d->cap *= 2;
-		pfree(d->slots);
-		d->slots = palloc0(sizeof(int) * d->cap);
-		(void) old_cap;
-		for (int id = 0; id < d->n; id++)
-		{
-			int			f = strdict_find(d, d->strs[id], d->hashes[id]);
-
-			d->slots[-f - 1] = id + 1;
-		}
-		r = strdict_find(d, s, h);
-	}
-	if (d->n == d->strs_cap)
-	{
-		d->strs_cap *= 2;
-		d->strs = repalloc(d->strs, sizeof(char *) * d->strs_cap);
-		d->hashes = repalloc(d->hashes, sizeof(uint32) * d->strs_cap);
-	}
-	d->strs[d->n] = pstrdup(s);
-	d->hashes[d->n] = h;
-	d->slots[-r - 1] = d->n + 1;
-	return d->n++;
 }
 
 /* ---------------------------------------------------------------- split */

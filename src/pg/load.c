@@ -13,18 +13,11 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "../core/encode.h"
 #include "row_scan.h"
 
 /* rows between two checks of the memory ceiling */
 #define CHECK_ROWS 10000
-
-double
-gap_feature(double seconds)
-{
-	double		days = seconds / 86400.0;
-
-	return log1p(days > 0.0 ? days : 0.0);
-}
 
 static void
 grow_events(RawEvents *r, int64 *cap)
@@ -140,7 +133,7 @@ load_row(TupleTableSlot *slot, void *arg)
 	e = r->n_events;
 	if (e >= s->ev_cap)
 		grow_events(r, &s->ev_cap);
-	r->cat[e] = strdict_intern(r->categories, category);
+	r->cat[e] = ss_strdict_intern(r->categories, category);
 	for (int j = 0; j < cols->n_cat; j++)
 	{
 		if (nulls[3 + j])
@@ -152,7 +145,7 @@ load_row(TupleTableSlot *slot, void *arg)
 			MemoryContextSwitchTo(s->row_cxt);
 			v = TextDatumGetCString(values[3 + j]);
 			MemoryContextSwitchTo(s->data_cxt);
-			r->feat[e * r->n_cat + j] = strdict_intern(r->values[j], v);
+			r->feat[e * r->n_cat + j] = ss_strdict_intern(r->values[j], v);
 		}
 	}
 	for (int j = 0; j < cols->n_num; j++)
@@ -160,15 +153,12 @@ load_row(TupleTableSlot *slot, void *arg)
 		double		v = nulls[3 + cols->n_cat + j] ? NAN : DatumGetFloat8(values[3 + cols->n_cat + j]);
 
 		if (isfinite(v) && fabs(v) > FLT_MAX)
-		{
 			r->unrepresentable++;	/* finite in float8, infinite in float4 */
-			v = NAN;
-		}
-		r->num[e * r->n_numeric + j] = isfinite(v) ? (float) v : NAN;
+		r->num[e * r->n_numeric + j] = ss_numeric_value(v);	/* NaN: missing */
 	}
 	if (cols->time_kind != TIME_INTEGER)
 		r->num[e * r->n_numeric + cols->n_num] =
-			e > s->current_start ? (float) gap_feature(t - s->prev_time) : 0.0f;
+			e > s->current_start ? (float) ss_gap_feature(t - s->prev_time) : 0.0f;
 	s->prev_time = t;
 	r->n_events = e + 1;
 	/* the encoded events so far must fit, long before the model is built */
@@ -193,10 +183,10 @@ load_events(Oid relid, const ColumnSpec *cols)
 	s.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "seqsales rows", ALLOCSET_DEFAULT_SIZES);
 	r->n_cat = cols->n_cat;
 	r->n_numeric = columns_n_numeric(cols);
-	r->categories = strdict_new(256);
-	r->values = palloc(sizeof(StrDict *) * Max(cols->n_cat, 1));
+	r->categories = ss_strdict_new(256);
+	r->values = palloc(sizeof(ss_strdict *) * Max(cols->n_cat, 1));
 	for (int j = 0; j < cols->n_cat; j++)
-		r->values[j] = strdict_new(256);
+		r->values[j] = ss_strdict_new(256);
 	grow_clients(r, &s.cl_cap);
 	client_group_init(&s.group, cols, s.data_cxt);
 

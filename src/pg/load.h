@@ -10,8 +10,8 @@
  * Events of every client with at least two events, grouped by client in
  * time order.  Strings are interned: category and categorical values are
  * ids into the dictionaries (feature value -1 = NULL).  num holds the
- * numeric columns then, for date/time sources, the gap feature; NaN =
- * missing.
+ * numeric columns then, for date/time sources, the gap feature, as
+ * src/core/encode.h stores them before standardising (NaN = missing).
  */
 typedef struct RawEvents
 {
@@ -28,14 +28,11 @@ typedef struct RawEvents
 	float	   *num;			/* n_events x n_numeric */
 	int			n_cat;
 	int			n_numeric;
-	StrDict    *categories;
-	StrDict   **values;			/* per categorical column */
+	ss_strdict *categories;
+	ss_strdict **values;		/* per categorical column */
 } RawEvents;
 
 /* One ordered cursor scan of the relation (requires an SPI connection). */
 RawEvents  *load_events(Oid relid, const ColumnSpec *cols);
-
-/* log1p(days between two event times given in seconds), >= 0 */
-double		gap_feature(double seconds);
 
 #endif

@@ -245,11 +245,11 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 	if (n != m->dims.n_classes || n_counts != n)
 		damaged(id, "the category vocabulary does not match the weights");
 	m->classes = cats;
-	m->class_dict = strdict_new(n);
+	m->class_dict = ss_strdict_new(n);
 	m->prior = palloc(sizeof(double) * n);
 	for (int c = 0; c < n; c++)
 	{
-		if (cats[c] == NULL || strdict_intern(m->class_dict, cats[c]) != c || !(counts[c] >= 0))
+		if (cats[c] == NULL || ss_strdict_intern(m->class_dict, cats[c]) != c || !(counts[c] >= 0))
 			damaged(id, "the category vocabulary has NULL or duplicate entries");
 		total += counts[c];
 	}
@@ -298,9 +298,9 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 	if (SPI_execute_with_args(q, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		damaged(id, "the feature vocabularies cannot be read");
 	MemoryContextSwitchTo(cxt);
-	m->feat_dicts = palloc(sizeof(StrDict *) * Max(m->dims.n_features, 1));
+	m->feat_dicts = palloc(sizeof(ss_strdict *) * Max(m->dims.n_features, 1));
 	for (int j = 0; j < m->dims.n_features; j++)
-		m->feat_dicts[j] = strdict_new(m->dims.feature_vocab[j]);
+		m->feat_dicts[j] = ss_strdict_new(m->dims.feature_vocab[j]);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		int			j = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)) - 1;
@@ -308,7 +308,7 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 
 		if (j < 0 || j >= m->dims.n_features || v == NULL)
 			damaged(id, "the feature vocabularies do not match the weights");
-		if (strdict_intern(m->feat_dicts[j], v) != m->feat_dicts[j]->n - 1)
+		if (ss_strdict_intern(m->feat_dicts[j], v) != m->feat_dicts[j]->n - 1)
 			damaged(id, "a feature vocabulary has duplicate entries");
 	}
 	for (int j = 0; j < m->dims.n_features; j++)

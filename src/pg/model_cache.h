@@ -50,8 +50,8 @@ typedef struct CachedModel
 	ss_dims		dims;
 	const float *params;		/* inside the detoasted weights when aligned (blob.h) */
 	char	  **classes;		/* n_classes names */
-	StrDict    *class_dict;
-	StrDict   **feat_dicts;		/* per categorical feature */
+	ss_strdict *class_dict;
+	ss_strdict **feat_dicts;	/* per categorical feature */
 	double	   *mean;			/* n_numeric */
 	double	   *std;
 	double	   *prior;			/* popularity: training target shares */

@@ -1,6 +1,8 @@
 /*
- * options.c - the options jsonb of seqsales_train: every key known, every
- * value checked against its range, errors that name the key.
+ * options.c - the options jsonb of seqsales_train: each key with its JSON
+ * type and text handed to the core's checks (src/core/options.h: every key
+ * known, every value checked against its range, errors that name the key),
+ * their errors raised here.
  */
 #include "seqsales.h"
 
@@ -9,103 +11,18 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
-#include <math.h>
+#include "../core/options.h"
 
-typedef enum OptKind
-{
-	OPT_INT,
-	OPT_REAL,
-	OPT_BOOL
-} OptKind;
-
-typedef struct OptDef
-{
-	const char *name;
-	OptKind		kind;
-	double		min;
-	double		max;
-	bool		min_exclusive;
-	size_t		offset;
-} OptDef;
-
-#define O(field) offsetof(ss_train_options, field)
-
-static const OptDef option_defs[] = {
-	{"hidden_size", OPT_INT, 1, 4096, false, O(hidden)},
-	{"layers", OPT_INT, 1, SS_MAX_LAYERS, false, O(layers)},
-	{"embedding_scale", OPT_REAL, 0, 16, true, O(embedding_scale)},
-	{"dropout", OPT_REAL, 0, 0.95, false, O(dropout)},
-	{"learning_rate", OPT_REAL, 0, 1, true, O(learning_rate)},
-	{"batch_size", OPT_INT, 1, 65536, false, O(batch_size)},
-	{"epochs", OPT_INT, 1, 10000, false, O(epochs)},
-	{"patience", OPT_INT, 1, 10000, false, O(patience)},
-	{"max_length", OPT_INT, 1, 10000, false, O(max_length)},
-	{"window_stride", OPT_INT, 0, 10000, false, O(window_stride)},
-	{"focal_gamma", OPT_REAL, 0, 10, false, O(focal_gamma)},
-	{"class_weighting", OPT_BOOL, 0, 1, false, O(class_weighting)},
-	{"weighted_sampling", OPT_BOOL, 0, 1, false, O(weighted_sampling)},
-	{"validation_fraction", OPT_REAL, 0, 0.9, false, O(validation_fraction)},
-	{"seed", OPT_INT, -2147483648.0, 2147483647.0, false, O(seed)},
-	{"threads", OPT_INT, 1, 64, false, O(threads)},
-};
-
-#undef O
-
-static const char *
-known_keys(void)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (size_t i = 0; i < lengthof(option_defs); i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", option_defs[i].name);
-	return buf.data;
-}
-
+/* An error of the core's option checks (options.h), as an ERROR. */
 static void
-set_option(ss_train_options *o, const OptDef *def, const char *type, const char *value)
+option_error(ss_option_status status, const char *message, const char *hint)
 {
-	char	   *base = (char *) o;
-
-	if (def->kind == OPT_BOOL)
-	{
-		if (strcmp(type, "boolean") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"%s\" must be a boolean, not %s", def->name, type)));
-		*(int *) (base + def->offset) = strcmp(value, "true") == 0;
-		return;
-	}
-	if (strcmp(type, "number") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a number, not %s", def->name, type)));
-	{
-		char	   *end;
-		double		v = strtod(value, &end);
-		bool		low = def->min_exclusive ? v <= def->min : v < def->min;
-
-		if (*end != '\0' || !isfinite(v) || low || v > def->max)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"%s\" is out of range: %s", def->name, value),
-					 errhint("\"%s\" must be %s %g and at most %g%s.", def->name,
-							 def->min_exclusive ? "greater than" : "at least", def->min, def->max,
-							 def->kind == OPT_INT ? ", a whole number" : "")));
-		if (def->kind == OPT_INT)
-		{
-			if (v != floor(v))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"%s\" must be a whole number: %s", def->name, value)));
-			if (def->offset == offsetof(ss_train_options, seed))
-				*(int64_t *) (base + def->offset) = (int64_t) v;
-			else
-				*(int *) (base + def->offset) = (int) v;
-		}
-		else
-			*(double *) (base + def->offset) = v;
-	}
+	/* every status is a bad parameter value today */
+	(void) status;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", message),
+			 hint[0] ? errhint("%s", hint) : 0));
 }
 
 void		options_parse(Jsonb *options, ss_train_options *o);
@@ -137,26 +54,24 @@ options_parse(Jsonb *options, ss_train_options *o)
 		const char *key = SPI_getvalue(tup, desc, 1);
 		const char *type = SPI_getvalue(tup, desc, 2);
 		const char *value = SPI_getvalue(tup, desc, 3);
-		const OptDef *def = NULL;
+		size_t		size = ss_option_error_size(key, type, value);
+		char	   *message = palloc(size),
+				   *hint = palloc(size);
+		ss_option_status st = ss_option_set(o, key, type, value, message, hint, size);
 
-		for (size_t k = 0; k < lengthof(option_defs); k++)
-			if (strcmp(option_defs[k].name, key) == 0)
-				def = &option_defs[k];
-		if (def == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown option \"%s\"", key),
-					 errhint("Known options: %s.", known_keys())));
-		set_option(o, def, type, value ? value : "null");
+		if (st != SS_OPTION_OK)
+			option_error(st, message, hint);
+		pfree(message);
+		pfree(hint);
 	}
-	if (o->window_stride > o->max_length)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"window_stride\" (%d) must not exceed \"max_length\" (%d)",
-						o->window_stride, o->max_length),
-				 errhint("Windows starting further apart than max_length would leave targets out; "
-						 "0 means max_length / 2.")));
-	o->window_stride = ss_window_stride(o);	/* recorded as resolved */
+	{
+		char		message[512],
+					hint[512];
+		ss_option_status st = ss_options_finish(o, message, hint, sizeof(message));	/* resolves window_stride */
+
+		if (st != SS_OPTION_OK)
+			option_error(st, message, hint);
+	}
 }
 
 void		options_to_json(const ss_train_options *o, int attention_size, StringInfo buf);
@@ -164,22 +79,9 @@ void		options_to_json(const ss_train_options *o, int attention_size, StringInfo 
 void
 options_to_json(const ss_train_options *o, int attention_size, StringInfo buf)
 {
-	const char *base = (const char *) o;
+	size_t		n = ss_options_to_json(o, attention_size, NULL, 0);
 
-	appendStringInfoChar(buf, '{');
-	for (size_t k = 0; k < lengthof(option_defs); k++)
-	{
-		const OptDef *def = &option_defs[k];
-
-		appendStringInfo(buf, "%s\"%s\": ", k ? ", " : "", def->name);
-		if (def->kind == OPT_BOOL)
-			appendStringInfoString(buf, *(const int *) (base + def->offset) ? "true" : "false");
-		else if (def->kind == OPT_REAL)
-			appendStringInfo(buf, "%.17g", *(const double *) (base + def->offset));
-		else if (def->offset == offsetof(ss_train_options, seed))
-			appendStringInfo(buf, INT64_FORMAT, (int64) o->seed);
-		else
-			appendStringInfo(buf, "%d", *(const int *) (base + def->offset));
-	}
-	appendStringInfo(buf, ", \"attention_size\": %d, \"gradient_clip\": %g}", attention_size, o->clip);
+	enlargeStringInfo(buf, (int) n);
+	ss_options_to_json(o, attention_size, buf->data + buf->len, n + 1);
+	buf->len += (int) n;
 }

@@ -21,6 +21,7 @@
 #include "utils/regproc.h"
 
 #include "../core/blas.h"
+#include "../core/encode.h"
 #include "../core/ss_alloc.h"
 #include "load.h"
 #include "model_cache.h"
@@ -132,6 +133,22 @@ client_key(FunctionCallInfo fcinfo, Oid col_type)
 	return (Datum) 0;
 }
 
+/* The encoding rule of model m (src/core/encode.h). */
+static ss_encoder
+model_encoder(const CachedModel *m)
+{
+	ss_encoder	e;
+
+	e.classes = m->class_dict;
+	e.n_features = m->dims.n_features;
+	e.features = (const ss_strdict *const *) m->feat_dicts;
+	e.n_numeric = m->cols.n_num;
+	e.has_gap = m->cols.time_kind != TIME_INTEGER;
+	e.mean = m->mean;
+	e.std = m->std;
+	return e;
+}
+
 /*
  * The gap feature of an event's numeric inputs num: gap_seconds after the
  * client's previous event, < 0 for its first event (gap 0).
@@ -139,14 +156,9 @@ client_key(FunctionCallInfo fcinfo, Oid col_type)
 static void
 encode_gap(const CachedModel *m, double gap_seconds, float *num)
 {
-	const int	j = m->cols.n_num;
+	ss_encoder	e = model_encoder(m);
 
-	if (m->cols.time_kind != TIME_INTEGER)
-	{
-		double		gap = gap_seconds < 0 ? 0.0 : gap_feature(gap_seconds);
-
-		num[j] = (float) ((gap - m->mean[j]) / m->std[j]);
-	}
+	ss_encode_gap(&e, gap_seconds, num);
 }
 
 /*
@@ -158,29 +170,17 @@ static void
 encode_event(const CachedModel *m, const Datum *values, const bool *nulls, int col,
 			 double gap_seconds, int32 *cat, int32 *feat, float *num)
 {
-	const int	F = m->dims.n_features,
-				n_user_num = m->cols.n_num;
-	int			c = strdict_lookup(m->class_dict, TextDatumGetCString(values[col]));
+	ss_encoder	e = model_encoder(m);
+	const char *features[SS_MAX_FEATURES];
+	double		numeric[SS_MAX_NUMERIC];
 
-	*cat = c >= 0 ? c + SS_N_RESERVED : 1;
-	for (int j = 0; j < F; j++)
-	{
-		int			id = nulls[col + 2 + j] ? -1
-			: strdict_lookup(m->feat_dicts[j], TextDatumGetCString(values[col + 2 + j]));
-
-		feat[j] = id >= 0 ? id + SS_N_RESERVED : 1;
-	}
-	for (int j = 0; j < n_user_num; j++)
-	{
-		double		x = nulls[col + 2 + F + j] ? NAN : DatumGetFloat8(values[col + 2 + F + j]);
-
-		double		z = (x - m->mean[j]) / m->std[j];
-
-		/* as in training: beyond float4's range is missing (the mean, z = 0) */
-		num[j] = isfinite(x) && fabs(x) <= FLT_MAX && isfinite(z)
-			? (float) Max(-1e4, Min(1e4, z)) : 0.0f;
-	}
-	encode_gap(m, gap_seconds, num);
+	for (int j = 0; j < e.n_features; j++)
+		features[j] = nulls[col + 2 + j] ? NULL : TextDatumGetCString(values[col + 2 + j]);
+	for (int j = 0; j < e.n_numeric; j++)
+		numeric[j] = nulls[col + 2 + e.n_features + j] ? NAN
+			: DatumGetFloat8(values[col + 2 + e.n_features + j]);
+	ss_encode_event(&e, TextDatumGetCString(values[col]), features, numeric, gap_seconds,
+					cat, feat, num);
 }
 
 /* Encodes the fetched rows (newest first) into the model's batch; returns the length. */

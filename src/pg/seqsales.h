@@ -15,6 +15,7 @@
 #include "utils/memutils.h"
 
 #include "../core/model.h"
+#include "../core/strdict.h"
 #include "../core/train.h"
 
 /* ---------------------------------------------------------------- columns */
@@ -101,23 +102,6 @@ columns_n_numeric(const ColumnSpec *cols)
 }
 
 const char *time_kind_name(TimeKind k);
-
-/* ---------------------------------------------------------------- strings */
-
-/* A set of distinct strings, each with a dense id in order of insertion. */
-typedef struct StrDict
-{
-	int			n;
-	int			cap;			/* slots, a power of two */
-	int		   *slots;			/* id + 1, 0 = empty */
-	uint32	   *hashes;			/* per id */
-	char	  **strs;			/* per id */
-	int			strs_cap;
-} StrDict;
-
-StrDict    *strdict_new(int expected);
-int			strdict_intern(StrDict *d, const char *s);	/* id */
-int			strdict_lookup(const StrDict *d, const char *s); /* id or -1 */
 
 /* ---------------------------------------------------------------- core glue */
 

@@ -20,6 +20,7 @@
 
 #include "../core/blas.h"
 #include "../core/blob.h"
+#include "../core/encode.h"
 #include "catalog.h"
 #include "load.h"
 
@@ -86,21 +87,21 @@ cmp_strptr(const void *a, const void *b)
  * = index or -1.  Returns the number of known values.
  */
 static int
-build_vocab(StrDict *dict, const bool *present, int *map, char ***sorted_out)
+build_vocab(ss_strdict *dict, const bool *present, int *map, char ***sorted_out)
 {
 	char	  **sorted = palloc(sizeof(char *) * Max(dict->n, 1));
 	int			n = 0;
-	StrDict    *pos;
+	ss_strdict *pos;
 
 	for (int id = 0; id < dict->n; id++)
 		if (present[id])
 			sorted[n++] = dict->strs[id];
 	qsort(sorted, n, sizeof(char *), cmp_strptr);
-	pos = strdict_new(n);
+	pos = ss_strdict_new(n);
 	for (int i = 0; i < n; i++)
-		strdict_intern(pos, sorted[i]);
+		ss_strdict_intern(pos, sorted[i]);
 	for (int id = 0; id < dict->n; id++)
-		map[id] = present[id] ? strdict_lookup(pos, dict->strs[id]) : -1;
+		map[id] = present[id] ? ss_strdict_lookup(pos, dict->strs[id]) : -1;
 	*sorted_out = sorted;
 	return n;
 }
@@ -504,19 +505,19 @@ seqsales_train(PG_FUNCTION_ARGS)
 		int			c = class_map[raw->cat[e]];
 
 		data.target[e] = c;
-		data.cat_in[e] = c >= 0 ? c + SS_N_RESERVED : 1;
+		data.cat_in[e] = ss_embedding_id(c);
 		for (int j = 0; j < F; j++)
 		{
 			int			v = raw->feat[e * F + j];
 
 			v = v >= 0 ? feat_maps[j][v] : -1;
-			data.feat_in[e * F + j] = v >= 0 ? v + SS_N_RESERVED : 1;
+			data.feat_in[e * F + j] = ss_embedding_id(v);
 		}
 		for (int j = 0; j < N; j++)
 		{
 			float		v = raw->num[e * N + j];
 
-			data.num_in[e * N + j] = isnan(v) ? 0.0f : (float) ((v - mean[j]) / std[j]);
+			data.num_in[e * N + j] = ss_zscore(v, mean[j], std[j]);	/* NaN: 0 */
 		}
 	}
 
