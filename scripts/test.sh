@@ -160,6 +160,15 @@ log "C unit tests (src/core)"
 make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" tests/unit/test_core >/dev/null
 unit_tests "$ROOT/tests/unit/test_core"
 
+# a short run of each libFuzzer target (scripts/fuzz.sh): one test each,
+# a build failure counts as three failures
+log "fuzzing (short run)"
+fz="$("$ROOT/scripts/fuzz.sh" --runs 20000 2>&1)" || true
+echo "$fz" | grep -E '^fuzz |check failed|ERROR' || true
+fz_ok=$(echo "$fz" | grep -c '^fuzz .*: ok (' || true)
+passed=$((passed + fz_ok))
+failed=$((failed + 3 - fz_ok))
+
 cluster_start
 log "pg_regress"
 regress "$ROOT"
