@@ -113,6 +113,33 @@ void		ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *b
 /* The same for ss_predict_batch (a query at the last event of each sequence). */
 void		ss_workspace_reserve_predict(ss_workspace *ws, const ss_dims *d, const ss_batch *batch);
 
+/*
+ * The shape of a pass, as far as the workspace's sizes go: B sequences
+ * padded to T positions, TB = B x T of them in all, n_q query rows with
+ * n_alpha attention weights in all (the sum over queries of their
+ * position + 1).  Each buffer's size depends on one of these alone, so a
+ * shape whose every field is the largest of several passes' gives each
+ * buffer its largest size (TB then need not be B x T).
+ */
+typedef struct ss_pass_shape
+{
+	int64_t		B,
+				T,
+				TB,
+				n_q,
+				n_alpha;
+} ss_pass_shape;
+
+/*
+ * At most the bytes a workspace holds after any number of passes, each no
+ * larger in any field than train (forward + backward) or eval (forward
+ * only; either may be NULL): every buffer at its largest request, plus the
+ * half its capacity may grow by past that; the number of allocations
+ * (buffers and the workspace itself) goes to *n_buffers (may be NULL).
+ */
+int64_t		ss_workspace_bound(const ss_dims *d, const ss_pass_shape *train,
+							   const ss_pass_shape *eval, int *n_buffers);
+
 typedef enum ss_query_mode
 {
 	SS_QUERY_TARGETS,			/* every position with target >= 0 (training) */

@@ -803,34 +803,239 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 
 /* ---------------------------------------------------------------- memory */
 
-int64_t
-ss_activation_estimate(const ss_dims *d, const ss_train_options *o)
+/*
+ * The memory estimate (train.h) bounds what a training allocates, term by
+ * term from the allocations of ss_train above and of the workspace
+ * (model.c), for the data at hand:
+ *
+ * A step's windows are drawn until they own batch_size targets, and are
+ * padded to the longest of them, so the largest batch is 1 + k windows of
+ * the longest length, k the most windows whose owned targets stay below
+ * batch_size: the k windows owning fewest (a permutation draws each window
+ * once), or k times the one owning fewest (weighted draws repeat).  Its
+ * queries are at most batch_size - 1 plus the most one window owns; its
+ * attention weights (a query at position t has t + 1) at most the most
+ * one window has plus batch_size - 1 times the highest mean per owned
+ * target.  A worker's part of a step is no larger.  Validation batches
+ * are VALIDATION_BATCH consecutive windows whatever their length (a
+ * long client's windows are all in one): their sizes are taken exactly.
+ */
+
+/* OpenBLAS (x86-64): a buffer per thread in a product (BUFFER_SIZE, common_x86_64.h) */
+#define SS_BLAS_BUFFER ((int64_t) 32 << 22)
+/* its blocking: GEMM_P, GEMM_Q are at most 1024 on x86-64 (param.h) */
+#define SS_BLAS_BLOCK 1024
+/* its writable data once loaded (measured: 0.4 MB) */
+#define SS_BLAS_LIBRARY ((int64_t) 1 << 20)
+/* an allocator's chunk header and the rest of a chunk's last page */
+#define SS_ALLOC_OVERHEAD (4096 + 64)
+
+/* the windows of a set of clients, as the passes over them see them */
+typedef struct window_sizes
+{
+	int64_t		n;
+	int64_t		longest;		/* input events */
+	int64_t		own_min,		/* owned targets */
+				own_max;
+	int64_t		alpha_max;		/* attention weights of one window */
+	double		alpha_per_target;	/* highest mean over a window's owned targets */
+	ss_pass_shape groups;		/* largest of consecutive VALIDATION_BATCH windows */
+} window_sizes;
+
+static inline int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+static void
+group_done(ss_pass_shape *largest, ss_pass_shape *g)
+{
+	largest->B = max64(largest->B, g->B);
+	largest->T = max64(largest->T, g->T);
+	largest->TB = max64(largest->TB, g->B * g->T);
+	largest->n_q = max64(largest->n_q, g->n_q);
+	largest->n_alpha = max64(largest->n_alpha, g->n_alpha);
+	memset(g, 0, sizeof(*g));
+}
+
+/*
+ * Sizes of the windows of the clients in this order (and, with hist, the
+ * number of windows owning each count of targets below batch_size).
+ */
+static void
+measure_windows(const ss_dataset *data, const int32_t *clients, int n_clients,
+				int max_len, int stride, int64_t batch_size, int64_t *hist,
+				window_sizes *s)
+{
+	int64_t		most = 1;
+	ss_window  *w;
+	ss_pass_shape g;
+
+	memset(s, 0, sizeof(*s));
+	memset(&g, 0, sizeof(g));
+	s->own_min = INT64_MAX;
+	for (int i = 0; i < n_clients; i++)
+		most = max64(most, ss_window_count(data->offsets[clients[i] + 1] - data->offsets[clients[i]],
+										   max_len, stride));
+	w = SS_NEW_ARRAY(ss_window, most);
+	for (int i = 0; i < n_clients; i++)
+	{
+		int64_t		o = data->offsets[clients[i]],
+					n = ss_client_windows(o, data->offsets[clients[i] + 1] - o, max_len, stride, w);
+
+		for (int64_t j = 0; j < n; j++)
+		{
+			/* queries at positions a .. len - 1, a + 1 .. len weights each */
+			int64_t		len = w[j].end - w[j].start,
+						a = first_owned(&w[j]) - w[j].start - 1,
+						own = len - a,
+						alpha = (len * (len + 1) - a * (a + 1)) / 2;
+
+			s->n++;
+			s->longest = max64(s->longest, len);
+			s->own_min = own < s->own_min ? own : s->own_min;
+			s->own_max = max64(s->own_max, own);
+			s->alpha_max = max64(s->alpha_max, alpha);
+			if ((double) alpha / own > s->alpha_per_target)
+				s->alpha_per_target = (double) alpha / own;
+			if (hist != NULL && own < batch_size)
+				hist[own]++;
+			g.B++;
+			g.T = max64(g.T, len);
+			g.n_q += own;
+			g.n_alpha += alpha;
+			if (g.B == VALIDATION_BATCH)
+				group_done(&s->groups, &g);
+		}
+	}
+	if (g.B > 0)
+		group_done(&s->groups, &g);
+	ss_free(w);
+}
+
+/* the largest training pass (see above) */
+static ss_pass_shape
+largest_step(const window_sizes *s, const int64_t *hist, const ss_train_options *o)
+{
+	const int64_t bs = o->batch_size;
+	int64_t		k = 0,
+				sum = 0;
+	ss_pass_shape p;
+
+	if (o->weighted_sampling)
+		k = (bs - 1) / s->own_min;
+	else
+		for (int64_t own = 1; own < bs; own++)
+		{
+			int64_t		room = (bs - 1 - sum) / own,
+						take = hist[own] < room ? hist[own] : room;
+
+			k += take;
+			sum += take * own;
+			if (take < hist[own])
+				break;
+		}
+	p.B = k + 1 < bs ? k + 1 : bs;
+	if (!o->weighted_sampling && p.B > s->n)
+		p.B = s->n;
+	p.T = s->longest;
+	p.TB = p.B * p.T;
+	p.n_q = bs - 1 + s->own_max;
+	p.n_alpha = s->alpha_max + (int64_t) ceil((double) (bs - 1) * s->alpha_per_target);
+	return p;
+}
+
+/*
+ * What ss_train allocates, at most (see above); the number of its
+ * allocations and the longest window go to *n_allocs and *longest.
+ */
+static int64_t
+core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
+		   const int32_t *val, int n_val, const ss_train_options *o,
+		   int64_t *n_allocs, int64_t *longest)
+{
+	const int64_t P = ss_param_count(d),
+				C = d->n_classes,
+				bs = o->batch_size,
+				L = o->max_length,
+				F = d->n_features > 0 ? d->n_features : 1,
+				N = d->n_numeric > 0 ? d->n_numeric : 1;
+	const int	n_workers = o->threads < 1 ? 1 : (o->threads > SS_MAX_THREADS ? SS_MAX_THREADS : o->threads);
+	window_sizes tw,
+				vw;
+	ss_pass_shape step;
+	int64_t    *hist = SS_NEW_ARRAY(int64_t, bs);
+	int64_t		bytes,
+				allocs;
+
+	measure_windows(data, fit, n_fit, o->max_length, ss_window_stride(o), bs, hist, &tw);
+	measure_windows(data, val, n_val, o->max_length, half_window(o->max_length), bs, NULL, &vw);
+	step = largest_step(&tw, hist, o);
+	ss_free(hist);
+	*longest = max64(tw.longest, vw.longest);
+
+	/* windows, the epoch's order (and sampling cdf), class counts (and alpha) */
+	bytes = (int64_t) sizeof(ss_window) * (max64(tw.n, 1) + max64(vw.n, 1))
+		+ 8 * tw.n * (o->weighted_sampling ? 2 : 1)
+		+ 8 * C + (o->class_weighting ? 4 * C : 0);
+	/* parameters, gradients, the best epoch's, Adam's m and v; the step's windows */
+	bytes += 5 * 4 * P + (int64_t) sizeof(ss_adam) + (int64_t) sizeof(ss_window) * bs;
+	allocs = 12;
+	for (int k = 0; k < n_workers; k++)
+	{
+		/* batch: lengths, origin; cat, target, F features, N numerics per position */
+		int64_t		B = k == 0 && bs < VALIDATION_BATCH ? VALIDATION_BATCH : bs;
+		int			buffers;
+
+		bytes += (int64_t) sizeof(ss_batch) + 8 * B + 4 * B * L * (2 + F + N);
+		bytes += 4 * (bs * L + 1);	/* the step's target classes */
+		bytes += ss_workspace_bound(d, &step, k == 0 && vw.n > 0 ? &vw.groups : NULL, &buffers);
+		if (k > 0)
+			bytes += 4 * P;		/* its own gradients */
+		allocs += 7 + 1 + buffers + (k > 0);
+	}
+	*n_allocs = allocs;
+	return bytes;
+}
+
+/* OpenBLAS's packed panels of one product, at most, and its buffer */
+static int64_t
+blas_bytes(const ss_dims *d, int64_t longest)
 {
 	const int64_t H = d->hidden,
-				A = d->attn,
-				D = d->input_dim,
-				C = d->n_classes,
-				L = d->layers,
-				T = o->max_length;
-	/* padded positions of a batch (windows of unequal length), target rows */
-	const int64_t positions = 2 * ((int64_t) o->batch_size + T);
-	const int64_t queries = (int64_t) o->batch_size + T;
-	int64_t		per_position = 2 * D + L * (7 * H) + 2 * A + H + 6 * H + (D > H ? D : H)
-		+ (3 * H > A ? 3 * H : A) + (D > H ? D : H);	/* the last two: gathered rows */
-	int64_t		per_query = 10 * H + 2 * A + C + (T / 2 + 1) * (A + 1);
+				Q = SS_BLAS_BLOCK,
+				rows = max64(max64(3 * H, d->attn), max64(d->n_classes, longest)),
+				cols = max64(d->input_dim, 2 * H);
+	/* A: rows of the left operand x Q; B: Q x columns, or H x longest (dalpha = dctx h^T) */
+	int64_t		a = (rows < Q ? rows : Q) * Q,
+				b = max64(Q * (cols + 16), (H < Q ? H : Q) * (longest + 16)),
+				bytes = 4 * (a + b) + 2 * 4096;
 
-	/* plus the packed copy of the largest weight matrix (packed.h) */
-	return 4 * (positions * per_position + queries * per_query + ss_pack_floats(d));
+	return bytes < SS_BLAS_BUFFER ? bytes : SS_BLAS_BUFFER;
 }
 
 int64_t
-ss_train_memory_estimate(const ss_dims *d, int64_t n_events, int64_t n_clients,
-						 const ss_train_options *o)
+ss_train_core_memory(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
+					 const int32_t *val, int n_val, const ss_train_options *o)
 {
-	int64_t		per_event = 12 + 4 * (int64_t) d->n_features + 4 * (int64_t) d->n_numeric;
+	int64_t		n_allocs,
+				longest;
 
-	int64_t		workers = o->threads > 1 ? o->threads : 1;
+	return core_bytes(d, data, fit, n_fit, val, n_val, o, &n_allocs, &longest);
+}
 
-	return n_events * per_event + n_clients * 64 + 24 * ss_param_count(d)
-		+ workers * ss_activation_estimate(d, o) + (workers - 1) * 4 * ss_param_count(d);
+int64_t
+ss_train_memory_estimate(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
+						 const int32_t *val, int n_val, const ss_train_options *o,
+						 int64_t held, int64_t transient)
+{
+	const int	n_workers = o->threads < 1 ? 1 : (o->threads > SS_MAX_THREADS ? SS_MAX_THREADS : o->threads);
+	int64_t		n_allocs,
+				longest,
+				core = core_bytes(d, data, fit, n_fit, val, n_val, o, &n_allocs, &longest),
+				training = core + n_allocs * SS_ALLOC_OVERHEAD
+		+ SS_BLAS_LIBRARY + n_workers * blas_bytes(d, longest);
+
+	return held + (training > transient ? training : transient);
 }
