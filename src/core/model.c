@@ -195,6 +195,7 @@ struct ss_workspace
 {
 	void	   *buf[WS_N_BUFFERS];
 	int64_t		cap[WS_N_BUFFERS];	/* bytes */
+	int			sizing;			/* capacities only, nothing allocated */
 	/* shapes of the last forward pass */
 	int			n_q;
 	int			train;
@@ -205,6 +206,15 @@ ss_workspace *
 ss_workspace_new(void)
 {
 	return SS_NEW_ARRAY(ss_workspace, 1);
+}
+
+ss_workspace *
+ss_workspace_new_sizing(void)
+{
+	ss_workspace *ws = SS_NEW_ARRAY(ss_workspace, 1);
+
+	ws->sizing = 1;
+	return ws;
 }
 
 void
@@ -227,6 +237,20 @@ ss_workspace_bytes(const ss_workspace *ws)
 	return total;
 }
 
+int
+ss_workspace_allocations(const ss_workspace *ws, int64_t *bytes)
+{
+	int			n = 1;
+
+	*bytes = (int64_t) sizeof(ss_workspace);
+	for (int i = 0; i < WS_N_BUFFERS; i++)
+	{
+		n += ws->cap[i] > 0;
+		*bytes += ws->cap[i];
+	}
+	return n;
+}
+
 static void *
 ws_get(ss_workspace *ws, int slot, int64_t bytes)
 {
@@ -238,9 +262,11 @@ ws_get(ss_workspace *ws, int slot, int64_t bytes)
 
 		if (cap < bytes)
 			cap = bytes;
+		ws->cap[slot] = cap;
+		if (ws->sizing)
+			return NULL;
 		ss_free(ws->buf[slot]);
 		ws->buf[slot] = ss_alloc((size_t) cap);
-		ws->cap[slot] = cap;
 	}
 	return ws->buf[slot];
 }
@@ -294,9 +320,10 @@ steps_floats(const ss_dims *d, int64_t B, int64_t T)
 
 /*
  * The bytes every buffer of the workspace needs for a pass of this shape:
- * at least as much as any request of forward (and, with_backward, of
- * backward) over such a batch.  The one list of the buffers' sizes:
- * reserve() grows the buffers to it, ss_workspace_bound() sums it.
+ * with_backward, at least as much as any request of a training pass's
+ * forward and backward over such a batch (reserve() takes them before the
+ * pass); without, exactly the requests of a forward pass in eval mode.
+ * The one list of the buffers' sizes.
  */
 static void
 pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
@@ -315,7 +342,8 @@ pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 
 	memset(bytes, 0, sizeof(int64_t) * WS_N_BUFFERS);
 	bytes[WS_X0] = f * TB * D;
-	bytes[WS_FEATIDS] = sizeof(int32_t) * TB;
+	if (d->n_features > 0 || with_backward)
+		bytes[WS_FEATIDS] = sizeof(int32_t) * TB;
 	for (int l = 0; l < d->layers; l++)
 	{
 		bytes[WS_H + l] = f * TB * H;
@@ -327,7 +355,6 @@ pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 	bytes[WS_ROWS_AT] = sizeof(int32_t) * (T + 1);
 	bytes[WS_ATTN_SCRATCH] = f * (int64_t) ss_attention_scratch_floats((int) T);
 	bytes[WS_ZEROS] = f * H;
-	bytes[WS_SINK] = f * H;
 	bytes[WS_QT] = sizeof(int32_t) * (TB + 1);
 	bytes[WS_QB] = sizeof(int32_t) * (TB + 1);
 	bytes[WS_QROW] = sizeof(int32_t) * (n_q + 1);
@@ -343,6 +370,7 @@ pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 	if (!with_backward)
 		return;
 	/* training: dropout masks and inputs, then the gradients */
+	bytes[WS_SINK] = f * H;
 	bytes[WS_X0_MASK] = f * TB * D;
 	for (int l = 0; l < d->layers; l++)
 	{
@@ -362,50 +390,37 @@ pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 	bytes[WS_DGH] = f * TB * 3 * H;
 }
 
+/* every buffer at least as large as any request of the pass */
+static void
+reserve_shape(ss_workspace *ws, const ss_dims *d, const ss_pass_shape *s, int with_backward)
+{
+	int64_t		bytes[WS_N_BUFFERS];
+
+	pass_bytes(d, s, with_backward, bytes);
+	for (int slot = 0; slot < WS_N_BUFFERS; slot++)
+		if (bytes[slot] > 0 && slot != WS_ZEROS)
+			ws_get(ws, slot, bytes[slot]);
+	if (ws->sizing)
+		ws_get(ws, WS_ZEROS, bytes[WS_ZEROS]);
+	else
+		zeros_of(ws, d->hidden);
+}
+
 /* n_q query rows with n_alpha attention weights in all */
 static void
 reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 		int64_t n_q, int64_t n_alpha, int with_backward)
 {
 	ss_pass_shape s = {batch->B, batch->T, (int64_t) batch->B * batch->T, n_q, n_alpha};
-	int64_t		bytes[WS_N_BUFFERS];
 
-	/* every buffer at least as large as any request of forward / backward */
-	pass_bytes(d, &s, with_backward, bytes);
-	for (int slot = 0; slot < WS_N_BUFFERS; slot++)
-		if (bytes[slot] > 0 && slot != WS_ZEROS)
-			ws_get(ws, slot, bytes[slot]);
-	zeros_of(ws, d->hidden);
+	reserve_shape(ws, d, &s, with_backward);
 }
 
-int64_t
-ss_workspace_bound(const ss_dims *d, const ss_pass_shape *train, const ss_pass_shape *eval,
-				   int *n_buffers)
+void
+ss_workspace_reserve_shape(ss_workspace *ws, const ss_dims *d, const ss_pass_shape *s,
+						   int with_backward)
 {
-	int64_t		tb[WS_N_BUFFERS],
-				eb[WS_N_BUFFERS],
-				total = 0;
-	int			n = 0;
-
-	memset(tb, 0, sizeof(tb));
-	memset(eb, 0, sizeof(eb));
-	if (train != NULL)
-		pass_bytes(d, train, 1, tb);
-	if (eval != NULL)
-		pass_bytes(d, eval, 0, eb);
-	for (int slot = 0; slot < WS_N_BUFFERS; slot++)
-	{
-		int64_t		need = tb[slot] > eb[slot] ? tb[slot] : eb[slot];
-
-		if (need <= 0)
-			continue;
-		/* ws_get grows a buffer to 3/2 of its capacity when that is more */
-		total += need * 3 / 2 + 1;
-		n++;
-	}
-	if (n_buffers != NULL)
-		*n_buffers = n + 1;		/* and the workspace itself */
-	return total + (int64_t) sizeof(ss_workspace);
+	reserve_shape(ws, d, s, with_backward);
 }
 
 void

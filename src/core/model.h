@@ -115,11 +115,8 @@ void		ss_workspace_reserve_predict(ss_workspace *ws, const ss_dims *d, const ss_
 
 /*
  * The shape of a pass, as far as the workspace's sizes go: B sequences
- * padded to T positions, TB = B x T of them in all, n_q query rows with
- * n_alpha attention weights in all (the sum over queries of their
- * position + 1).  Each buffer's size depends on one of these alone, so a
- * shape whose every field is the largest of several passes' gives each
- * buffer its largest size (TB then need not be B x T).
+ * padded to T positions (TB = B x T), n_q query rows with n_alpha
+ * attention weights in all (the sum over queries of their position + 1).
  */
 typedef struct ss_pass_shape
 {
@@ -131,14 +128,20 @@ typedef struct ss_pass_shape
 } ss_pass_shape;
 
 /*
- * At most the bytes a workspace holds after any number of passes, each no
- * larger in any field than train (forward + backward) or eval (forward
- * only; either may be NULL): every buffer at its largest request, plus the
- * half its capacity may grow by past that; the number of allocations
- * (buffers and the workspace itself) goes to *n_buffers (may be NULL).
+ * Grows ws as ss_workspace_reserve (with_backward) or a forward pass in
+ * eval mode (the validation's, without) over a batch of this shape would.
  */
-int64_t		ss_workspace_bound(const ss_dims *d, const ss_pass_shape *train,
-							   const ss_pass_shape *eval, int *n_buffers);
+void		ss_workspace_reserve_shape(ss_workspace *ws, const ss_dims *d,
+									   const ss_pass_shape *s, int with_backward);
+
+/*
+ * A workspace that allocates nothing: its capacities grow as a real one's
+ * (ss_workspace_bytes, ss_workspace_allocations), to size one in advance.
+ * Not for passes.
+ */
+ss_workspace *ss_workspace_new_sizing(void);
+/* allocations held, the buffers and the workspace itself; their bytes to *bytes */
+int			ss_workspace_allocations(const ss_workspace *ws, int64_t *bytes);
 
 typedef enum ss_query_mode
 {

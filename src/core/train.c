@@ -804,21 +804,23 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 /* ---------------------------------------------------------------- memory */
 
 /*
- * The memory estimate (train.h) bounds what a training allocates, term by
- * term from the allocations of ss_train above and of the workspace
- * (model.c), for the data at hand:
- *
- * A step's windows are drawn until they own batch_size targets, and are
- * padded to the longest of them, so the largest batch is 1 + k windows of
- * the longest length, k the most windows whose owned targets stay below
- * batch_size: the k windows owning fewest (a permutation draws each window
- * once), or k times the one owning fewest (weighted draws repeat).  Its
- * queries are at most batch_size - 1 plus the most one window owns; its
- * attention weights (a query at position t has t + 1) at most the most
- * one window has plus batch_size - 1 times the highest mean per owned
- * target.  A worker's part of a step is no larger.  Validation batches
- * are VALIDATION_BATCH consecutive windows whatever their length (a
- * long client's windows are all in one): their sizes are taken exactly.
+ * The memory estimate (train.h) is what ss_train allocates, from the
+ * allocations above and the workspaces' (model.c), for the data at hand.
+ * The workspaces are the hard part: each grows to the largest pass it has
+ * run, and a step's size depends on which windows the draws put together
+ * (windows are drawn until they own batch_size targets, then padded to the
+ * longest: a step of many short windows and a long one is as large as
+ * batch_size long ones).  No bound from the windows' sizes alone comes near
+ * what training uses, so the estimate replays the steps: the same windows,
+ * sampling weights and sample stream as ss_train, every epoch the options
+ * allow (early stopping runs fewer), each step split between the workers as
+ * ss_train splits it and run through a sizing workspace (it grows as a real
+ * one, allocating nothing), then the validation batches (VALIDATION_BATCH
+ * consecutive windows).  That repeats the few lines of ss_train that pick
+ * and split a step's windows, and its sampling weights;
+ * tests/unit/test_memory.c checks that the two agree to the byte.  The
+ * replay costs about 10 ns per window and epoch, a small share of an
+ * epoch's training.
  */
 
 /* OpenBLAS (x86-64): a buffer per thread in a product (BUFFER_SIZE, common_x86_64.h) */
@@ -830,125 +832,157 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 /* an allocator's chunk header and the rest of a chunk's last page */
 #define SS_ALLOC_OVERHEAD (4096 + 64)
 
-/* the windows of a set of clients, as the passes over them see them */
-typedef struct window_sizes
-{
-	int64_t		n;
-	int64_t		longest;		/* input events */
-	int64_t		own_min,		/* owned targets */
-				own_max;
-	int64_t		alpha_max;		/* attention weights of one window */
-	double		alpha_per_target;	/* highest mean over a window's owned targets */
-	ss_pass_shape groups;		/* largest of consecutive VALIDATION_BATCH windows */
-} window_sizes;
-
 static inline int64_t
 max64(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
 }
 
-static void
-group_done(ss_pass_shape *largest, ss_pass_shape *g)
+/* queries and attention weights of a window, as ss_fill_batch marks them */
+typedef struct window_queries
 {
-	largest->B = max64(largest->B, g->B);
-	largest->T = max64(largest->T, g->T);
-	largest->TB = max64(largest->TB, g->B * g->T);
-	largest->n_q = max64(largest->n_q, g->n_q);
-	largest->n_alpha = max64(largest->n_alpha, g->n_alpha);
-	memset(g, 0, sizeof(*g));
+	int64_t		n_q,
+				n_alpha;
+} window_queries;
+
+static window_queries *
+queries_of(const ss_dataset *data, const ss_window *w, int64_t n_w)
+{
+	window_queries *q = SS_NEW_ARRAY(window_queries, n_w > 0 ? n_w : 1);
+
+	for (int64_t i = 0; i < n_w; i++)
+		for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
+			if (data->target[r] >= 0)
+			{
+				q[i].n_q++;
+				q[i].n_alpha += r - w[i].start;	/* position r - 1 - start, plus 1 */
+			}
+	return q;
 }
 
-/*
- * Sizes of the windows of the clients in this order (and, with hist, the
- * number of windows owning each count of targets below batch_size).
- */
+/* the pass over windows w[idx[0..n)] (idx NULL: w[0..n)) through ws, as ss_train runs it */
 static void
-measure_windows(const ss_dataset *data, const int32_t *clients, int n_clients,
-				int max_len, int stride, int64_t batch_size, int64_t *hist,
-				window_sizes *s)
+replay_pass(ss_workspace *ws, const ss_dims *d, const ss_window *w, const window_queries *q,
+			const int64_t *idx, int64_t n, int with_backward)
 {
-	int64_t		most = 1;
-	ss_window  *w;
-	ss_pass_shape g;
+	ss_pass_shape s;
 
-	memset(s, 0, sizeof(*s));
-	memset(&g, 0, sizeof(g));
-	s->own_min = INT64_MAX;
-	for (int i = 0; i < n_clients; i++)
-		most = max64(most, ss_window_count(data->offsets[clients[i] + 1] - data->offsets[clients[i]],
-										   max_len, stride));
-	w = SS_NEW_ARRAY(ss_window, most);
-	for (int i = 0; i < n_clients; i++)
+	memset(&s, 0, sizeof(s));
+	for (int64_t j = 0; j < n; j++)
 	{
-		int64_t		o = data->offsets[clients[i]],
-					n = ss_client_windows(o, data->offsets[clients[i] + 1] - o, max_len, stride, w);
+		int64_t		i = idx ? idx[j] : j;
 
-		for (int64_t j = 0; j < n; j++)
-		{
-			/* queries at positions a .. len - 1, a + 1 .. len weights each */
-			int64_t		len = w[j].end - w[j].start,
-						a = first_owned(&w[j]) - w[j].start - 1,
-						own = len - a,
-						alpha = (len * (len + 1) - a * (a + 1)) / 2;
-
-			s->n++;
-			s->longest = max64(s->longest, len);
-			s->own_min = own < s->own_min ? own : s->own_min;
-			s->own_max = max64(s->own_max, own);
-			s->alpha_max = max64(s->alpha_max, alpha);
-			if ((double) alpha / own > s->alpha_per_target)
-				s->alpha_per_target = (double) alpha / own;
-			if (hist != NULL && own < batch_size)
-				hist[own]++;
-			g.B++;
-			g.T = max64(g.T, len);
-			g.n_q += own;
-			g.n_alpha += alpha;
-			if (g.B == VALIDATION_BATCH)
-				group_done(&s->groups, &g);
-		}
+		s.B++;
+		s.T = max64(s.T, w[i].end - w[i].start);
+		s.n_q += q[i].n_q;
+		s.n_alpha += q[i].n_alpha;
 	}
-	if (g.B > 0)
-		group_done(&s->groups, &g);
-	ss_free(w);
+	s.TB = s.B * s.T;
+	if (s.n_q > 0)				/* ss_train skips a part without targets */
+		ss_workspace_reserve_shape(ws, d, &s, with_backward);
 }
 
-/* the largest training pass (see above) */
-static ss_pass_shape
-largest_step(const window_sizes *s, const int64_t *hist, const ss_train_options *o)
+/* ss_train's sampling weights (the same sums in the same order) */
+static double *
+sampling_cdf(const ss_dims *d, const ss_dataset *data, const ss_window *w, int64_t n_w)
 {
-	const int64_t bs = o->batch_size;
-	int64_t		k = 0,
-				sum = 0;
-	ss_pass_shape p;
+	double	   *counts = SS_NEW_ARRAY(double, d->n_classes),
+			   *cdf = SS_NEW_ARRAY(double, n_w > 0 ? n_w : 1),
+				acc = 0.0;
 
-	if (o->weighted_sampling)
-		k = (bs - 1) / s->own_min;
-	else
-		for (int64_t own = 1; own < bs; own++)
+	for (int64_t i = 0; i < n_w; i++)
+		for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
+			if (data->target[r] >= 0)
+				counts[data->target[r]] += 1.0;
+	for (int64_t i = 0; i < n_w; i++)
+	{
+		double		sum = 0.0;
+		int64_t		k = 0;
+
+		for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
+			if (data->target[r] >= 0)
+			{
+				sum += 1.0 / counts[data->target[r]];
+				k++;
+			}
+		acc += k > 0 ? sum / k : 0.0;
+		cdf[i] = acc;
+	}
+	ss_free(counts);
+	return cdf;
+}
+
+/* every epoch's steps and validation through the workers' sizing workspaces (see above) */
+static void
+replay_training(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
+				const int32_t *val, int n_val, const ss_train_options *o,
+				int n_workers, ss_workspace **ws, int64_t *n_w_out, int64_t *n_vw_out,
+				int64_t *longest)
+{
+	int64_t		n_w,
+				n_vw;
+	ss_window  *w = windows_of(data, fit, n_fit, o->max_length, ss_window_stride(o), &n_w),
+			   *vw = windows_of(data, val, n_val, o->max_length, half_window(o->max_length), &n_vw);
+	window_queries *q = queries_of(data, w, n_w),
+			   *vq = queries_of(data, vw, n_vw);
+	double	   *cdf = o->weighted_sampling ? sampling_cdf(d, data, w, n_w) : NULL;
+	int64_t    *order = SS_NEW_ARRAY(int64_t, n_w > 0 ? n_w : 1);
+	ss_rng		rng;
+
+	ss_rng_seed(&rng, (uint64_t) o->seed ^ 0x5eed5a3b1e5ULL);	/* ss_train's sample stream */
+	for (int epoch = 1; epoch <= o->epochs && n_w > 0; epoch++)
+	{
+		int64_t		next = 0;
+
+		draw_epoch(n_w, cdf, &rng, order);
+		while (next < n_w)
 		{
-			int64_t		room = (bs - 1 - sum) / own,
-						take = hist[own] < room ? hist[own] : room;
+			int64_t		first = next,
+						budget = 0,
+						work = 0,
+						done = 0;
 
-			k += take;
-			sum += take * own;
-			if (take < hist[own])
-				break;
+			while (next < n_w && budget < o->batch_size)
+			{
+				const ss_window *pw = &w[order[next++]];
+
+				budget += pw->end - first_owned(pw) + 1;
+				work += window_work(pw);
+			}
+			for (int k = 0; k < n_workers; k++)
+			{
+				int64_t		last = first,
+							goal = work * (k + 1) / n_workers;
+
+				while (last < next && (k == n_workers - 1 || done < goal))
+					done += window_work(&w[order[last++]]);
+				replay_pass(ws[k], d, w, q, order + first, last - first, 1);
+				first = last;
+			}
 		}
-	p.B = k + 1 < bs ? k + 1 : bs;
-	if (!o->weighted_sampling && p.B > s->n)
-		p.B = s->n;
-	p.T = s->longest;
-	p.TB = p.B * p.T;
-	p.n_q = bs - 1 + s->own_max;
-	p.n_alpha = s->alpha_max + (int64_t) ceil((double) (bs - 1) * s->alpha_per_target);
-	return p;
+		for (int64_t i = 0; i < n_vw; i += VALIDATION_BATCH)
+			replay_pass(ws[0], d, vw + i, vq + i, NULL,
+						n_vw - i < VALIDATION_BATCH ? n_vw - i : VALIDATION_BATCH, 0);
+	}
+	*longest = 0;
+	for (int64_t i = 0; i < n_w; i++)
+		*longest = max64(*longest, w[i].end - w[i].start);
+	for (int64_t i = 0; i < n_vw; i++)
+		*longest = max64(*longest, vw[i].end - vw[i].start);
+	ss_free(order);
+	ss_free(cdf);
+	ss_free(q);
+	ss_free(vq);
+	ss_free(w);
+	ss_free(vw);
+	*n_w_out = n_w;
+	*n_vw_out = n_vw;
 }
 
 /*
- * What ss_train allocates, at most (see above); the number of its
- * allocations and the longest window go to *n_allocs and *longest.
+ * What ss_train allocates, at most (exactly when every epoch runs); the
+ * number of its allocations and the longest window go to *n_allocs and
+ * *longest.
  */
 static int64_t
 core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
@@ -962,38 +996,39 @@ core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_f
 				F = d->n_features > 0 ? d->n_features : 1,
 				N = d->n_numeric > 0 ? d->n_numeric : 1;
 	const int	n_workers = o->threads < 1 ? 1 : (o->threads > SS_MAX_THREADS ? SS_MAX_THREADS : o->threads);
-	window_sizes tw,
-				vw;
-	ss_pass_shape step;
-	int64_t    *hist = SS_NEW_ARRAY(int64_t, bs);
-	int64_t		bytes,
+	ss_workspace *ws[SS_MAX_THREADS];
+	int64_t		n_w,
+				n_vw,
+				bytes,
 				allocs;
 
-	measure_windows(data, fit, n_fit, o->max_length, ss_window_stride(o), bs, hist, &tw);
-	measure_windows(data, val, n_val, o->max_length, half_window(o->max_length), bs, NULL, &vw);
-	step = largest_step(&tw, hist, o);
-	ss_free(hist);
-	*longest = max64(tw.longest, vw.longest);
+	for (int k = 0; k < n_workers; k++)
+		ws[k] = ss_workspace_new_sizing();
+	replay_training(d, data, fit, n_fit, val, n_val, o, n_workers, ws, &n_w, &n_vw, longest);
 
 	/* windows, the epoch's order (and sampling cdf), class counts (and alpha) */
-	bytes = (int64_t) sizeof(ss_window) * (max64(tw.n, 1) + max64(vw.n, 1))
-		+ 8 * tw.n * (o->weighted_sampling ? 2 : 1)
+	bytes = (int64_t) sizeof(ss_window) * (max64(n_w, 1) + max64(n_vw, 1))
+		+ 8 * n_w * (o->weighted_sampling ? 2 : 1)
 		+ 8 * C + (o->class_weighting ? 4 * C : 0);
-	/* parameters, gradients, the best epoch's, Adam's m and v; the step's windows */
+	/* parameters, gradients, the best epoch's, Adam's m and v and itself; a step's windows */
 	bytes += 5 * 4 * P + (int64_t) sizeof(ss_adam) + (int64_t) sizeof(ss_window) * bs;
 	allocs = 12;
 	for (int k = 0; k < n_workers; k++)
 	{
 		/* batch: lengths, origin; cat, target, F features, N numerics per position */
-		int64_t		B = k == 0 && bs < VALIDATION_BATCH ? VALIDATION_BATCH : bs;
-		int			buffers;
+		int64_t		B = k == 0 && bs < VALIDATION_BATCH ? VALIDATION_BATCH : bs,
+					held;
 
 		bytes += (int64_t) sizeof(ss_batch) + 8 * B + 4 * B * L * (2 + F + N);
 		bytes += 4 * (bs * L + 1);	/* the step's target classes */
-		bytes += ss_workspace_bound(d, &step, k == 0 && vw.n > 0 ? &vw.groups : NULL, &buffers);
+		allocs += 7 + 1 + ss_workspace_allocations(ws[k], &held);
+		bytes += held;
 		if (k > 0)
+		{
 			bytes += 4 * P;		/* its own gradients */
-		allocs += 7 + 1 + buffers + (k > 0);
+			allocs++;
+		}
+		ss_workspace_free(ws[k]);
 	}
 	*n_allocs = allocs;
 	return bytes;

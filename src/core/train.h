@@ -102,31 +102,31 @@ const char *ss_train(const ss_dims *dims, const ss_dataset *data,
 void		ss_train_result_free(ss_train_result *r);
 
 /*
- * Memory of a training, in bytes: an upper bound of what it allocates
- * (the README's "Memory" paragraph says the same):
+ * Memory of a training, in bytes: an upper bound of what it allocates (the
+ * README's "Memory" paragraph says the same):
  *
- *   held + max(transient, core + allocations x 4 KB + OpenBLAS)
+ *   held + max(transient, core + allocations x (4 KB + 64) + OpenBLAS)
  *
- *   held:        what the caller holds through the training, measured by
- *                it (inside PostgreSQL: the loaded events, their
- *                dictionaries, the client ids, the call's caches)
+ *   held:        what the caller holds through the training (inside
+ *                PostgreSQL: the loaded events, their dictionaries, the
+ *                client ids, and the call's catalog caches)
  *   transient:   what the caller used and released before training (the
  *                executor's sort of the rows it read)
- *   core:        ss_train_core_memory(): windows, sampling order, class
- *                counts; 5 parameter blocks (weights, gradients, the best
- *                epoch's, Adam's m and v); per worker a padded batch of
- *                max_length events, its targets, its gradients (workers
- *                past the first) and a workspace as large as the largest
- *                step these data allow, worker 0's also the largest
- *                validation batch (ss_workspace_bound(), see train.c)
+ *   core:        ss_train_core_memory(): what ss_train allocates, windows,
+ *                sampling order, class counts, 5 parameter blocks (weights,
+ *                gradients, the best epoch's, Adam's m and v), and per
+ *                worker a padded batch of max_length events, its targets,
+ *                its gradients (workers past the first) and its workspace,
+ *                grown by every step the training will draw and, worker
+ *                0's, by the validation batches: the estimate replays the
+ *                draws (see train.c)
  *   allocations: each allocation's header and the rest of its last page
  *   OpenBLAS:    its data, 1 MB, and per worker the panels it packs a
  *                product's operands into (at most 1024 x 1024 floats of
- *                the left, 1024 x the columns of the right, within its
- *                128 MB buffer)
+ *                the left, 1024 x the columns of the right, or H x the
+ *                longest window, within its 128 MB buffer)
  *
- * data, fit and val as for ss_train; the estimate reads the clients'
- * history lengths, not the events.
+ * data, fit and val as for ss_train.
  */
 int64_t		ss_train_memory_estimate(const ss_dims *d, const ss_dataset *data,
 									 const int32_t *fit, int n_fit,
@@ -134,7 +134,10 @@ int64_t		ss_train_memory_estimate(const ss_dims *d, const ss_dataset *data,
 									 const ss_train_options *o,
 									 int64_t held, int64_t transient);
 
-/* The core term alone: at most the bytes ss_train allocates through ss_alloc. */
+/*
+ * The core term: the bytes ss_train allocates through ss_alloc at its peak
+ * when every epoch runs (early stopping allocates no more).
+ */
 int64_t		ss_train_core_memory(const ss_dims *d, const ss_dataset *data,
 								 const int32_t *fit, int n_fit,
 								 const int32_t *val, int n_val,

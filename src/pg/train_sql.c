@@ -328,7 +328,6 @@ seqsales_train(PG_FUNCTION_ARGS)
 	const char *num_names_gap = GAP_FEATURE_NAME;
 	Catalog		cat;
 	MemoryContext prev_core;
-	Size		memory_at_entry = MemoryContextMemAllocated(TopMemoryContext, true);
 	int64		memory_estimate;
 
 	/* ------------------------------------------------ arguments */
@@ -533,14 +532,14 @@ seqsales_train(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("cannot build the model: %s", err)));
 	/*
-	 * held: everything this call holds now (the events, dictionaries, client
-	 * ids, caches); transient: the scan's sort, done (work_mem of tuples in
-	 * memory blocks that double up to ALLOCSET_DEFAULT_MAXSIZE: the last
-	 * one may be as large as the rest, up to that size)
+	 * held: the training context's blocks (the events, dictionaries, client
+	 * ids) and 1 MB for the catalog caches and plans of the call (0.7 MB in
+	 * a fresh backend); transient: the scan's sort, done (work_mem of tuples
+	 * in blocks that double up to ALLOCSET_DEFAULT_MAXSIZE: the last one may
+	 * be as large as all the others, up to that size)
 	 */
 	memory_estimate = ss_train_memory_estimate(&dims, &data, fit, n_fit, val, n_val, &opt,
-											   Max((int64) MemoryContextMemAllocated(TopMemoryContext, true)
-												   - (int64) memory_at_entry, 0),
+											   (int64) MemoryContextMemAllocated(train_cxt, true) + 1024 * 1024,
 											   (int64) work_mem * 1024
 											   + Min((int64) work_mem * 1024, ALLOCSET_DEFAULT_MAXSIZE));
 	check_training_memory(memory_estimate, "events, model, optimiser state and activations");
