@@ -111,7 +111,7 @@ END $f$;
 CREATE FUNCTION mem_kb(s text, k text) RETURNS bigint LANGUAGE sql IMMUTABLE
 AS $f$ SELECT substring(s FROM k || ':\s+(\d+) kB')::bigint $f$;
 SELECT mem_make_events('ev_a', 3, 20000, 300, 0);    -- long clients 20k, 25k, 30k events, all fitting
-SELECT mem_make_events('ev_v', 3, 20000, 300, 1);    -- the 30k one validates
+SELECT mem_make_events('ev_v', 3, 20000, 300, 1);    -- one validates (the 20k one)
 SELECT mem_make_events('ev_big', 0, 0, 50000, 0);    -- a million events of short clients
 EOF
 )

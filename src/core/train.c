@@ -819,15 +819,16 @@ ss_train(const ss_dims *d, const ss_dataset *data,
  * consecutive windows).  That repeats the few lines of ss_train that pick
  * and split a step's windows, and its sampling weights;
  * tests/unit/test_memory.c checks that the two agree to the byte.  The
- * replay costs about 10 ns per window and epoch, a small share of an
- * epoch's training.
+ * replay costs about 60 ns per window and epoch (250 ns with weighted
+ * draws: the same binary searches as the training's), a small share of an
+ * epoch's training (bench/estimate_time.c).
  */
 
 /* OpenBLAS (x86-64): a buffer per thread in a product (BUFFER_SIZE, common_x86_64.h) */
 #define SS_BLAS_BUFFER ((int64_t) 32 << 22)
 /* its blocking: GEMM_P, GEMM_Q are at most 1024 on x86-64 (param.h) */
 #define SS_BLAS_BLOCK 1024
-/* its writable data once loaded (measured: 0.4 MB) */
+/* its writable data once loaded (measured: 0.2 MB) */
 #define SS_BLAS_LIBRARY ((int64_t) 1 << 20)
 /* an allocator's chunk header and the rest of a chunk's last page */
 #define SS_ALLOC_OVERHEAD (4096 + 64)
@@ -1012,7 +1013,7 @@ core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_f
 		+ 8 * C + (o->class_weighting ? 4 * C : 0);
 	/* parameters, gradients, the best epoch's, Adam's m and v and itself; a step's windows */
 	bytes += 5 * 4 * P + (int64_t) sizeof(ss_adam) + (int64_t) sizeof(ss_window) * bs;
-	allocs = 12;
+	allocs = 13;				/* windows 2, counts, alpha, cdf, parameters 3, Adam 3, order, a step's */
 	for (int k = 0; k < n_workers; k++)
 	{
 		/* batch: lengths, origin; cat, target, F features, N numerics per position */
