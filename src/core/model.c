@@ -262,11 +262,17 @@ ws_get(ss_workspace *ws, int slot, int64_t bytes)
 
 		if (cap < bytes)
 			cap = bytes;
-		ws->cap[slot] = cap;
 		if (ws->sizing)
+		{
+			ws->cap[slot] = cap;
 			return NULL;
+		}
+		/* empty while allocating: an allocation that throws leaves no dangling buffer */
 		ss_free(ws->buf[slot]);
+		ws->buf[slot] = NULL;
+		ws->cap[slot] = 0;
 		ws->buf[slot] = ss_alloc((size_t) cap);
+		ws->cap[slot] = cap;
 	}
 	return ws->buf[slot];
 }
