@@ -195,6 +195,7 @@ struct ss_workspace
 {
 	void	   *buf[WS_N_BUFFERS];
 	int64_t		cap[WS_N_BUFFERS];	/* bytes */
+	int			sizing;			/* capacities only, nothing allocated */
 	/* shapes of the last forward pass */
 	int			n_q;
 	int			train;
@@ -205,6 +206,15 @@ ss_workspace *
 ss_workspace_new(void)
 {
 	return SS_NEW_ARRAY(ss_workspace, 1);
+}
+
+ss_workspace *
+ss_workspace_new_sizing(void)
+{
+	ss_workspace *ws = SS_NEW_ARRAY(ss_workspace, 1);
+
+	ws->sizing = 1;
+	return ws;
 }
 
 void
@@ -227,6 +237,20 @@ ss_workspace_bytes(const ss_workspace *ws)
 	return total;
 }
 
+int
+ss_workspace_allocations(const ss_workspace *ws, int64_t *bytes)
+{
+	int			n = 1;
+
+	*bytes = (int64_t) sizeof(ss_workspace);
+	for (int i = 0; i < WS_N_BUFFERS; i++)
+	{
+		n += ws->cap[i] > 0;
+		*bytes += ws->cap[i];
+	}
+	return n;
+}
+
 static void *
 ws_get(ss_workspace *ws, int slot, int64_t bytes)
 {
@@ -238,7 +262,15 @@ ws_get(ss_workspace *ws, int slot, int64_t bytes)
 
 		if (cap < bytes)
 			cap = bytes;
+		if (ws->sizing)
+		{
+			ws->cap[slot] = cap;
+			return NULL;
+		}
+		/* empty while allocating: an allocation that throws leaves no dangling buffer */
 		ss_free(ws->buf[slot]);
+		ws->buf[slot] = NULL;
+		ws->cap[slot] = 0;
 		ws->buf[slot] = ss_alloc((size_t) cap);
 		ws->cap[slot] = cap;
 	}
@@ -280,83 +312,121 @@ ss_pack_floats(const ss_dims *d)
 
 /* floats of scratch for weight gradients over the rows in use (layers.h) */
 static int64_t
-steps_floats(const ss_dims *d, const ss_batch *batch)
+steps_floats(const ss_dims *d, int64_t B, int64_t T)
 {
 	const int	H = d->hidden,
 				G = 3 * H;
 	const int	wide = G > d->attn ? G : d->attn,
 				narrow = d->input_dim > H ? d->input_dim : H;
 
-	return (int64_t) ss_steps_scratch_floats(batch->T, batch->B, wide, narrow);
+	return (int64_t) ss_steps_scratch_floats((int) T, (int) B, wide, narrow);
 }
 
-#define WS_STEPSF(ws, d, batch) WSF(WS_STEPS_SCRATCH, steps_floats(d, batch))
+#define WS_STEPSF(ws, d, batch) WSF(WS_STEPS_SCRATCH, steps_floats(d, (batch)->B, (batch)->T))
+
+/*
+ * The bytes every buffer of the workspace needs for a pass of this shape:
+ * with_backward, at least as much as any request of a training pass's
+ * forward and backward over such a batch (reserve() takes them before the
+ * pass); without, exactly the requests of a forward pass in eval mode.
+ * The one list of the buffers' sizes.
+ */
+static void
+pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
+		   int64_t bytes[WS_N_BUFFERS])
+{
+	const int64_t B = s->B,
+				T = s->T,
+				TB = s->TB,
+				H = d->hidden,
+				A = d->attn,
+				C = d->n_classes,
+				D = d->input_dim,
+				n_q = s->n_q,
+				n_alpha = s->n_alpha;
+	const int64_t f = sizeof(float);
+
+	memset(bytes, 0, sizeof(int64_t) * WS_N_BUFFERS);
+	bytes[WS_X0] = f * TB * D;
+	if (d->n_features > 0 || with_backward)
+		bytes[WS_FEATIDS] = sizeof(int32_t) * TB;
+	for (int l = 0; l < d->layers; l++)
+	{
+		bytes[WS_H + l] = f * TB * H;
+		bytes[WS_GATES + l] = f * TB * 3 * H;
+		bytes[WS_GHN + l] = f * TB * H;
+	}
+	bytes[WS_GH_STEP] = f * B * 3 * H;
+	bytes[WS_PACK] = f * ss_pack_floats(d);
+	bytes[WS_ROWS_AT] = sizeof(int32_t) * (T + 1);
+	bytes[WS_ATTN_SCRATCH] = f * (int64_t) ss_attention_scratch_floats((int) T);
+	bytes[WS_ZEROS] = f * H;
+	bytes[WS_QT] = sizeof(int32_t) * (TB + 1);
+	bytes[WS_QB] = sizeof(int32_t) * (TB + 1);
+	bytes[WS_QROW] = sizeof(int32_t) * (n_q + 1);
+	bytes[WS_EOFF] = sizeof(int64_t) * (n_q + 1);
+	bytes[WS_AOFF] = sizeof(int64_t) * (n_q + 1);
+	bytes[WS_KEYS] = f * TB * A;
+	bytes[WS_Z] = f * n_q * 2 * H;
+	bytes[WS_QUERIES] = f * n_q * A;
+	bytes[WS_CTX] = f * n_q * H;
+	bytes[WS_E] = f * n_alpha * A;
+	bytes[WS_ALPHA] = f * n_alpha;
+	bytes[WS_LOGITS] = f * n_q * C;
+	if (!with_backward)
+		return;
+	/* training: dropout masks and inputs, then the gradients */
+	bytes[WS_SINK] = f * H;
+	bytes[WS_X0_MASK] = f * TB * D;
+	for (int l = 0; l < d->layers; l++)
+	{
+		bytes[WS_LIN + l] = f * TB * H;
+		bytes[WS_LIN_MASK + l] = f * TB * H;
+	}
+	bytes[WS_STEPS_SCRATCH] = f * steps_floats(d, 1, TB);	/* T B rows */
+	bytes[WS_Z_MASK] = f * n_q * 2 * H;
+	bytes[WS_ZD] = f * n_q * 2 * H;
+	bytes[WS_DZ] = f * n_q * 2 * H;
+	bytes[WS_DH] = f * TB * H;
+	bytes[WS_DCTX] = f * n_q * H;
+	bytes[WS_DKEYS] = f * TB * A;
+	bytes[WS_DQUERIES] = f * n_q * A;
+	bytes[WS_DX] = f * TB * (D > H ? D : H);
+	bytes[WS_DGI] = f * TB * 3 * H;
+	bytes[WS_DGH] = f * TB * 3 * H;
+}
+
+/* every buffer at least as large as any request of the pass */
+static void
+reserve_shape(ss_workspace *ws, const ss_dims *d, const ss_pass_shape *s, int with_backward)
+{
+	int64_t		bytes[WS_N_BUFFERS];
+
+	pass_bytes(d, s, with_backward, bytes);
+	for (int slot = 0; slot < WS_N_BUFFERS; slot++)
+		if (bytes[slot] > 0 && slot != WS_ZEROS)
+			ws_get(ws, slot, bytes[slot]);
+	if (ws->sizing)
+		ws_get(ws, WS_ZEROS, bytes[WS_ZEROS]);
+	else
+		zeros_of(ws, d->hidden);
+}
 
 /* n_q query rows with n_alpha attention weights in all */
 static void
 reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *batch,
 		int64_t n_q, int64_t n_alpha, int with_backward)
 {
-	const int64_t B = batch->B,
-				T = batch->T,
-				TB = B * T,
-				H = d->hidden,
-				A = d->attn,
-				C = d->n_classes,
-				D = d->input_dim;
+	ss_pass_shape s = {batch->B, batch->T, (int64_t) batch->B * batch->T, n_q, n_alpha};
 
-	/* every buffer at least as large as any request of forward / backward */
-	WSF(WS_X0, TB * D);
-	if (with_backward)			/* training: dropout masks and inputs */
-		WSF(WS_X0_MASK, TB * D);
-	ws_get(ws, WS_FEATIDS, sizeof(int32_t) * TB);
-	for (int l = 0; l < d->layers; l++)
-	{
-		WSF(WS_H + l, TB * H);
-		if (with_backward)
-		{
-			WSF(WS_LIN + l, TB * H);
-			WSF(WS_LIN_MASK + l, TB * H);
-		}
-		WSF(WS_GATES + l, TB * 3 * H);
-		WSF(WS_GHN + l, TB * H);
-	}
-	WSF(WS_GH_STEP, B * 3 * H);
-	WS_PACKF(ws, d);
-	ws_get(ws, WS_ROWS_AT, sizeof(int32_t) * (T + 1));
-	WSF(WS_ATTN_SCRATCH, ss_attention_scratch_floats((int) T));
-	if (with_backward)
-		WS_STEPSF(ws, d, batch);
-	zeros_of(ws, (int) H);
-	WSF(WS_SINK, H);
-	ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
-	ws_get(ws, WS_QB, sizeof(int32_t) * (TB + 1));
-	ws_get(ws, WS_QROW, sizeof(int32_t) * (n_q + 1));
-	ws_get(ws, WS_EOFF, sizeof(int64_t) * (n_q + 1));
-	ws_get(ws, WS_AOFF, sizeof(int64_t) * (n_q + 1));
-	WSF(WS_KEYS, TB * A);
-	WSF(WS_Z, n_q * 2 * H);
-	if (with_backward)
-	{
-		WSF(WS_Z_MASK, n_q * 2 * H);
-		WSF(WS_ZD, n_q * 2 * H);
-	}
-	WSF(WS_QUERIES, n_q * A);
-	WSF(WS_CTX, n_q * H);
-	WSF(WS_E, n_alpha * A);
-	WSF(WS_ALPHA, n_alpha);
-	WSF(WS_LOGITS, n_q * C);
-	if (with_backward)
-	{
-		WSF(WS_DZ, n_q * 2 * H);
-		WSF(WS_DH, TB * H);
-		WSF(WS_DCTX, n_q * H);
-		WSF(WS_DKEYS, TB * A);
-		WSF(WS_DQUERIES, n_q * A);
-		WSF(WS_DX, TB * (D > H ? D : H));
-		WSF(WS_DGI, TB * 3 * H);
-		WSF(WS_DGH, TB * 3 * H);
-	}
+	reserve_shape(ws, d, &s, with_backward);
+}
+
+void
+ss_workspace_reserve_shape(ss_workspace *ws, const ss_dims *d, const ss_pass_shape *s,
+						   int with_backward)
+{
+	reserve_shape(ws, d, s, with_backward);
 }
 
 void

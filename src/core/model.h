@@ -114,6 +114,36 @@ void		ss_workspace_reserve(ss_workspace *ws, const ss_dims *d, const ss_batch *b
 /* The same for ss_predict_batch (a query at the last event of each sequence). */
 void		ss_workspace_reserve_predict(ss_workspace *ws, const ss_dims *d, const ss_batch *batch);
 
+/*
+ * The shape of a pass, as far as the workspace's sizes go: B sequences
+ * padded to T positions (TB = B x T), n_q query rows with n_alpha
+ * attention weights in all (the sum over queries of their position + 1).
+ */
+typedef struct ss_pass_shape
+{
+	int64_t		B,
+				T,
+				TB,
+				n_q,
+				n_alpha;
+} ss_pass_shape;
+
+/*
+ * Grows ws as ss_workspace_reserve (with_backward) or a forward pass in
+ * eval mode (the validation's, without) over a batch of this shape would.
+ */
+void		ss_workspace_reserve_shape(ss_workspace *ws, const ss_dims *d,
+									   const ss_pass_shape *s, int with_backward);
+
+/*
+ * A workspace that allocates nothing: its capacities grow as a real one's
+ * (ss_workspace_bytes, ss_workspace_allocations), to size one in advance.
+ * Not for passes.
+ */
+ss_workspace *ss_workspace_new_sizing(void);
+/* allocations held, the buffers and the workspace itself; their bytes to *bytes */
+int			ss_workspace_allocations(const ss_workspace *ws, int64_t *bytes);
+
 typedef enum ss_query_mode
 {
 	SS_QUERY_TARGETS,			/* every position with target >= 0 (training) */

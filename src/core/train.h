@@ -102,19 +102,46 @@ const char *ss_train(const ss_dims *dims, const ss_dataset *data,
 void		ss_train_result_free(ss_train_result *r);
 
 /*
- * Memory a training needs, in bytes, as documented in the README:
- *   events:      n_events x (12 + 4 F + 4 N)      encoded inputs and targets
- *   clients:     n_clients x 64                    offsets, ids, windows
- *   parameters:  P x 4 x 6                         weights, best weights,
- *                                                  gradients, Adam m and v, blob
- *   activations: one batch, ss_activation_estimate()
- * and with threads = n > 1, n - 1 more activation sets and gradient blocks.
+ * Memory of a training, in bytes: an upper bound of what it allocates (the
+ * README's "Memory" paragraph says the same):
+ *
+ *   held + max(transient, core + allocations x (4 KB + 64) + OpenBLAS)
+ *
+ *   held:        what the caller holds through the training (inside
+ *                PostgreSQL: the loaded events, their dictionaries, the
+ *                client ids, and the call's catalog caches)
+ *   transient:   what the caller used and released before training (the
+ *                executor's sort of the rows it read)
+ *   core:        ss_train_core_memory(): what ss_train allocates, windows,
+ *                sampling order, class counts, 5 parameter blocks (weights,
+ *                gradients, the best epoch's, Adam's m and v), and per
+ *                worker a padded batch of max_length events, its targets,
+ *                its gradients (workers past the first) and its workspace,
+ *                grown by every step the training will draw and, worker
+ *                0's, by the validation batches: the estimate replays the
+ *                draws (see train.c)
+ *   allocations: each allocation's header and the rest of its last page
+ *   OpenBLAS:    its data, 1 MB, and per worker the panels it packs a
+ *                product's operands into (at most 1024 x 1024 floats of
+ *                the left, 1024 x the columns of the right, or H x the
+ *                longest window, within its 128 MB buffer)
+ *
+ * data, fit and val as for ss_train.
  */
-int64_t		ss_train_memory_estimate(const ss_dims *d, int64_t n_events,
-									 int64_t n_clients, const ss_train_options *o);
+int64_t		ss_train_memory_estimate(const ss_dims *d, const ss_dataset *data,
+									 const int32_t *fit, int n_fit,
+									 const int32_t *val, int n_val,
+									 const ss_train_options *o,
+									 int64_t held, int64_t transient);
 
-/* Activations of one training batch of about batch_size + max_length positions. */
-int64_t		ss_activation_estimate(const ss_dims *d, const ss_train_options *o);
+/*
+ * The core term: the bytes ss_train allocates through ss_alloc at its peak
+ * when every epoch runs (early stopping allocates no more).
+ */
+int64_t		ss_train_core_memory(const ss_dims *d, const ss_dataset *data,
+								 const int32_t *fit, int n_fit,
+								 const int32_t *val, int n_val,
+								 const ss_train_options *o);
 
 /*
  * Windows of a client of n events (rows o .. o+n-1): windows start at

@@ -329,6 +329,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 	const char *num_names_gap = GAP_FEATURE_NAME;
 	Catalog		cat;
 	MemoryContext prev_core;
+	int64		memory_estimate;
 
 	/* ------------------------------------------------ arguments */
 	if (PG_ARGISNULL(0))
@@ -531,8 +532,18 @@ seqsales_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("cannot build the model: %s", err)));
-	check_training_memory(ss_train_memory_estimate(&dims, raw->n_events, raw->n_clients, &opt),
-						  "events, model, optimiser state and activations");
+	/*
+	 * held: the training context's blocks (the events, dictionaries, client
+	 * ids) and 1 MB for the catalog caches and plans of the call (0.7 MB in
+	 * a fresh backend); transient: the scan's sort, done (work_mem of tuples
+	 * in blocks that double up to ALLOCSET_DEFAULT_MAXSIZE: the last one may
+	 * be as large as all the others, up to that size)
+	 */
+	memory_estimate = ss_train_memory_estimate(&dims, &data, fit, n_fit, val, n_val, &opt,
+											   (int64) MemoryContextMemAllocated(train_cxt, true) + 1024 * 1024,
+											   (int64) work_mem * 1024
+											   + Min((int64) work_mem * 1024, ALLOCSET_DEFAULT_MAXSIZE));
+	check_training_memory(memory_estimate, "events, model, optimiser state and activations");
 	ereport(DEBUG1,
 			(errmsg("seqsales: %d clients (%d fitting, %d validation), " INT64_FORMAT " events, %d categories, %s",
 					raw->n_clients, n_fit, n_val, raw->n_events, dims.n_classes, ss_blas_info())));
@@ -628,8 +639,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 					 INSTR_TIME_GET_DOUBLE(load_time), res.seconds_total,
 					 res.targets_per_second, raw->n_clients, n_fit, n_val, raw->rows_read,
 					 raw->n_events, res.train_targets, res.n_windows, res.n_params,
-					 res.workspace_bytes,
-					 ss_train_memory_estimate(&dims, raw->n_events, raw->n_clients, &opt),
+					 res.workspace_bytes, memory_estimate,
 					 raw->skipped_times, raw->unrepresentable);
 	escape_json(&row.metrics, ss_blas_info());
 	appendStringInfoChar(&row.metrics, '}');

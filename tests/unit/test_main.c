@@ -12,6 +12,7 @@ void		run_layer_tests(void);
 void		run_blob_fixture_tests(const char *fixture_dir);
 void		run_train_tests(void);
 void		run_encode_tests(void);
+void		run_memory_tests(void);
 
 int
 main(int argc, char **argv)
@@ -29,6 +30,7 @@ main(int argc, char **argv)
 	run_blob_fixture_tests(fixtures);
 	run_train_tests();
 	run_encode_tests();
+	run_memory_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0;
