@@ -8,7 +8,11 @@
 
 #include "layers.h"
 #include "blas.h"
+#include "interrupt.h"
 #include "ss_alloc.h"
+
+/* elements of an initialisation or a dropout mask between two polls (interrupt.h) */
+#define POLL_ELEMENTS ((int64_t) 1 << 22)
 
 int
 ss_embedding_dim(int n_values, double scale)
@@ -99,18 +103,27 @@ ss_params_bind(const ss_dims *d, float *base, ss_params *p)
 	layout(d, base, p);
 }
 
+/* both stop early when interrupted (the caller then starts again from its seed) */
 static void
 fill_uniform(float *x, int64_t n, float bound, ss_rng *rng)
 {
 	for (int64_t i = 0; i < n; i++)
+	{
+		if (i % POLL_ELEMENTS == POLL_ELEMENTS - 1 && ss_interrupted())
+			return;
 		x[i] = (float) ((2.0 * ss_rng_uniform(rng) - 1.0) * bound);
+	}
 }
 
 static void
 init_embedding(float *table, int rows, int dim, ss_rng *rng)
 {
 	for (int64_t i = 0; i < (int64_t) rows * dim; i++)
+	{
+		if (i % POLL_ELEMENTS == POLL_ELEMENTS - 1 && ss_interrupted())
+			return;
 		table[i] = ss_rng_normal(rng);
+	}
 	memset(table, 0, sizeof(float) * dim);	/* padding row */
 }
 
@@ -411,10 +424,17 @@ rows_at_of(ss_workspace *ws, const ss_batch *batch)
 	return rows;
 }
 
+/* in slices of an even length (one random number makes two elements): the same stream */
 static void
 draw_mask(float *mask, int64_t n, float p, ss_rng *rng)
 {
-	ss_rng_dropout_mask(rng, mask, n, p, 1.0f / (1.0f - p));
+	for (int64_t i = 0; i < n; i += POLL_ELEMENTS)
+	{
+		if (i > 0 && ss_interrupted())
+			return;
+		ss_rng_dropout_mask(rng, mask + i, n - i < POLL_ELEMENTS ? n - i : POLL_ELEMENTS, p,
+							1.0f / (1.0f - p));
+	}
 }
 
 /* ---------------------------------------------------------------- forward */
@@ -493,6 +513,8 @@ ss_model_forward(const ss_dims *d, const float *params,
 		int			in = l == 0 ? D : H;
 		float	   *h = WSF(WS_H + l, TB * H);
 
+		if (ss_interrupted())
+			goto cut;
 		if (l > 0 && train)
 		{
 			float	   *lin = WSF(WS_LIN + l, TB * H);
@@ -537,6 +559,8 @@ ss_model_forward(const ss_dims *d, const float *params,
 	ws->n_q = n_q;
 
 	/* attention: keys of every position, queries of the query rows */
+	if (ss_interrupted())
+		goto cut;
 	keys = WSF(WS_KEYS, TB * A);
 	ss_dense_forward_steps(T, B, rows_at, H, A, top, p.w_k, p.b_k, keys, WS_PACKF(ws, d));
 	z = WSF(WS_Z, (int64_t) n_q * 2 * H);
@@ -557,6 +581,8 @@ ss_model_forward(const ss_dims *d, const float *params,
 		memcpy(z + (int64_t) i * 2 * H, ctx + (int64_t) i * H, sizeof(float) * H);
 
 	/* output layer */
+	if (ss_interrupted())
+		goto cut;
 	zd = z;
 	if (train)
 	{
@@ -581,6 +607,16 @@ ss_model_forward(const ss_dims *d, const float *params,
 	if (qb_out)
 		*qb_out = qb;
 	return n_q;
+
+cut:
+	/* interrupted (interrupt.h): no query rows, nothing for the caller to read */
+	ws->n_q = 0;
+	*logits_out = (float *) ws->buf[WS_LOGITS];
+	if (qt_out)
+		*qt_out = (const int32_t *) ws->buf[WS_QT];
+	if (qb_out)
+		*qb_out = (const int32_t *) ws->buf[WS_QB];
+	return 0;
 }
 
 /* ---------------------------------------------------------------- backward */
@@ -616,6 +652,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 
 	ss_params_bind(d, (float *) params, &p);
 	ss_params_bind(d, grads, &g);
+	if (ss_interrupted())
+		return;					/* interrupt.h: the gradients are to be discarded */
 
 	/* output layer; dz = dLoss/d[ctx; h_t] */
 	dz = WSF(WS_DZ, (int64_t) n_q * 2 * H);
@@ -637,6 +675,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 	}
 
 	/* attention */
+	if (ss_interrupted())
+		return;
 	dkeys = WSF(WS_DKEYS, TB * A);
 	memset(dkeys, 0, sizeof(float) * TB * A);
 	dqueries = WSF(WS_DQUERIES, (int64_t) n_q * A);
@@ -668,6 +708,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 			: (train ? (float *) ws->buf[WS_LIN + l] : (float *) ws->buf[WS_H + l - 1]);
 		float	   *dx = WSF(WS_DX, TB * in);
 
+		if (ss_interrupted())
+			return;
 		ss_gru_backward(T, B, in, H, x, p.w_ih[l], p.w_hh[l],
 						(float *) ws->buf[WS_GATES + l], (float *) ws->buf[WS_GHN + l],
 						(float *) ws->buf[WS_H + l], dh,
@@ -684,6 +726,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 	}
 
 	/* encoder */
+	if (ss_interrupted())
+		return;
 	{
 		float	   *dx = (float *) ws->buf[WS_DX];
 		int			col = d->emb_dim[0];

@@ -4,6 +4,7 @@
 #include "packed.h"
 
 #include "blas.h"
+#include "interrupt.h"
 #include "simd.h"
 
 #include <string.h>
@@ -258,14 +259,32 @@ block_rows(int left)
 	return (left + 1) / 2;
 }
 
+/*
+ * Rows and panels between two polls for an interrupt (interrupt.h): the
+ * product is cut into spans of whole panels of about SS_POLL_FLOPS; every
+ * element is computed the same way whatever the cut, so the results do not
+ * depend on it.  Products below the budget (all of them at the usual sizes)
+ * are not cut.
+ */
+static int
+panels_per_poll(int rows, int K)
+{
+	double		per_panel = 2.0 * rows * NR * (K > 0 ? K : 1);
+	double		n = SS_POLL_FLOPS / per_panel;
+
+	return n < 1.0 ? 1 : n > (double) (1 << 20) ? 1 << 20 : (int) n;
+}
+
 void
 ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 			   const float *packed, float beta, float *c, int ldc)
 {
 	const size_t panel_floats = ((size_t) K + 1) * NR;
+	const int	watch = 2.0 * M * N * K > SS_POLL_FLOPS;
 
 	/* rows of A per chunk: about 96 KB of A, kept in L2 across the panels */
 	int			chunk = (int) ((96 * 1024) / (sizeof(float) * (size_t) (K > 0 ? K : 1)));
+	int			span;
 	void		(*block) (int, int, const float *, int, const float *, float, float *, int, int) = block_generic;
 
 #ifdef SS_HAVE_AVX2_KERNEL
@@ -273,7 +292,15 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 	{
 		if (M == 1)
 		{
-			row_avx2(N, K, a, packed, beta, c);
+			/* spans of whole groups of four panels (row_avx2's unit) */
+			span = watch ? 4 * NR * ((panels_per_poll(1, K) + 3) / 4) : N;
+			for (int j0 = 0; j0 < N; j0 += span)
+			{
+				if (watch && ss_interrupted())
+					return;
+				row_avx2(N - j0 < span ? N - j0 : span, K, a,
+						 packed + (size_t) (j0 / NR) * panel_floats, beta, c + j0);
+			}
 			ss_blas_count_flops(2.0 * N * K);
 			return;
 		}
@@ -281,6 +308,7 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 	}
 #endif
 	chunk = chunk < 2 * MR ? 2 * MR : chunk - chunk % MR;
+	span = watch ? NR * panels_per_poll(M < chunk ? M : chunk, K) : N;
 	for (int i0 = 0; i0 < M; i0 += chunk)
 	{
 		int			i1 = M - i0 < chunk ? M : i0 + chunk;
@@ -290,6 +318,8 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 			const float *panel = packed + (size_t) (j0 / NR) * panel_floats;
 			int			nc = N - j0 < NR ? N - j0 : NR;
 
+			if (watch && j0 % span == 0 && ss_interrupted())
+				return;
 			for (int i = i0; i < i1;)
 			{
 				int			mr = block_rows(i1 - i);
