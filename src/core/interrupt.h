@@ -36,10 +36,13 @@
 #define SS_MAX_INTERRUPT_FLAGS 4
 
 /*
- * Work between two polls of a matrix product: 2^30 floating-point operations,
- * about 20 to 40 ms on one core of this machine (bench/cancel_bench).
+ * Work between two polls of a matrix product: 2^28 floating-point
+ * operations, some 5 to 10 ms on one core of this machine; the other loops
+ * poll after a few ms of work too (see bench/cancel_bench).
  */
-#define SS_POLL_FLOPS (1.0 * (1 << 30))
+#ifndef SS_POLL_FLOPS
+#define SS_POLL_FLOPS (1.0 * (1 << 28))
+#endif
 
 /*
  * The flags to watch (n <= SS_MAX_INTERRUPT_FLAGS; NULL entries are

@@ -12,7 +12,36 @@
 #include "ss_alloc.h"
 
 /* elements of an initialisation or a dropout mask between two polls (interrupt.h) */
-#define POLL_ELEMENTS ((int64_t) 1 << 22)
+#define POLL_ELEMENTS ((int64_t) 1 << 20)
+
+/* in a loop over rows of n floats: 1 at every row ending some POLL_ELEMENTS floats, if interrupted */
+static inline int
+row_poll(int64_t i, int64_t n)
+{
+	int64_t		every = 1 + POLL_ELEMENTS / n;
+
+	return i % every == every - 1 && ss_interrupted();
+}
+
+/*
+ * dst = src (src NULL: zeros) over n floats, in slices of 4 MB with a poll
+ * between them: activations of a large batch are hundreds of MB.
+ */
+static void
+copy_floats(float *dst, const float *src, int64_t n)
+{
+	for (int64_t i = 0; i < n; i += 4 * POLL_ELEMENTS)
+	{
+		size_t		len = sizeof(float) * (n - i < 4 * POLL_ELEMENTS ? n - i : 4 * POLL_ELEMENTS);
+
+		if (i > 0 && ss_interrupted())
+			return;
+		if (src == NULL)
+			memset(dst + i, 0, len);
+		else
+			memcpy(dst + i, src + i, len);
+	}
+}
 
 int
 ss_embedding_dim(int n_values, double scale)
@@ -520,7 +549,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 			float	   *lin = WSF(WS_LIN + l, TB * H);
 			float	   *m = WSF(WS_LIN_MASK + l, TB * H);
 
-			memcpy(lin, input, sizeof(float) * TB * H);
+			copy_floats(lin, input, TB * H);
 			draw_mask(m, TB * H, dropout, rng);
 			ss_dropout_apply(lin, m, TB * H);
 			input = lin;
@@ -565,8 +594,12 @@ ss_model_forward(const ss_dims *d, const float *params,
 	ss_dense_forward_steps(T, B, rows_at, H, A, top, p.w_k, p.b_k, keys, WS_PACKF(ws, d));
 	z = WSF(WS_Z, (int64_t) n_q * 2 * H);
 	for (int i = 0; i < n_q; i++)
+	{
+		if (row_poll(i, H))
+			goto cut;
 		memcpy(z + (int64_t) i * 2 * H + H, top + ((int64_t) qt[i] * B + qb[i]) * H,
 			   sizeof(float) * H);
+	}
 	queries = WSF(WS_QUERIES, (int64_t) n_q * A);
 	ss_matmul_wt(n_q, H, A, z + H, 2 * H, p.w_q, NULL, 0.0f, queries, A, WS_PACKF(ws, d));
 
@@ -578,7 +611,11 @@ ss_model_forward(const ss_dims *d, const float *params,
 						 WSF(WS_E, n_e), WSF(WS_ALPHA, a_off[n_q]), ctx,
 						 WSF(WS_ATTN_SCRATCH, ss_attention_scratch_floats(T)));
 	for (int i = 0; i < n_q; i++)
+	{
+		if (row_poll(i, H))
+			goto cut;
 		memcpy(z + (int64_t) i * 2 * H, ctx + (int64_t) i * H, sizeof(float) * H);
+	}
 
 	/* output layer */
 	if (ss_interrupted())
@@ -589,7 +626,7 @@ ss_model_forward(const ss_dims *d, const float *params,
 		float	   *m = WSF(WS_Z_MASK, (int64_t) n_q * 2 * H);
 
 		zd = WSF(WS_ZD, (int64_t) n_q * 2 * H);
-		memcpy(zd, z, sizeof(float) * n_q * 2 * H);
+		copy_floats(zd, z, (int64_t) n_q * 2 * H);
 		draw_mask(m, (int64_t) n_q * 2 * H, dropout, rng);
 		ss_dropout_apply(zd, m, (int64_t) n_q * 2 * H);
 	}
@@ -662,13 +699,15 @@ ss_model_backward(const ss_dims *d, const float *params,
 		ss_dropout_apply(dz, (float *) ws->buf[WS_Z_MASK], (int64_t) n_q * 2 * H);
 
 	dh = WSF(WS_DH, TB * H);
-	memset(dh, 0, sizeof(float) * TB * H);
+	copy_floats(dh, NULL, TB * H);
 	dctx = WSF(WS_DCTX, (int64_t) n_q * H);
 	for (int i = 0; i < n_q; i++)
 	{
 		const float *src = dz + (int64_t) i * 2 * H;
 		float	   *dst = dh + (int64_t) qrow[i] * H;
 
+		if (row_poll(i, 2 * H))
+			return;
 		memcpy(dctx + (int64_t) i * H, src, sizeof(float) * H);
 		for (int j = 0; j < H; j++)
 			dst[j] += src[H + j];
@@ -678,7 +717,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 	if (ss_interrupted())
 		return;
 	dkeys = WSF(WS_DKEYS, TB * A);
-	memset(dkeys, 0, sizeof(float) * TB * A);
+	copy_floats(dkeys, NULL, TB * A);
 	dqueries = WSF(WS_DQUERIES, (int64_t) n_q * A);
 	ss_attention_backward(B, H, A, n_q, qt, qb, top, p.v,
 						  (int64_t *) ws->buf[WS_EOFF], (int64_t *) ws->buf[WS_AOFF],
@@ -693,6 +732,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 		float	   *dst = dh + (int64_t) qrow[i] * H;
 		const float *src = dctx + (int64_t) i * H;
 
+		if (row_poll(i, H))
+			return;
 		for (int j = 0; j < H; j++)
 			dst[j] += src[j];
 	}
@@ -721,7 +762,7 @@ ss_model_backward(const ss_dims *d, const float *params,
 		{
 			if (train)
 				ss_dropout_apply(dx, (float *) ws->buf[WS_LIN_MASK + l], TB * H);
-			memcpy(dh, dx, sizeof(float) * TB * H);
+			copy_floats(dh, dx, TB * H);
 		}
 	}
 

@@ -347,6 +347,15 @@ ss_predict_batch(const ss_dims *d, const float *params, const ss_batch *batch,
 /* ---------------------------------------------------------------- data-parallel steps */
 
 /*
+ * Parameters per slice of the O(parameters) loops of a step, polling for
+ * an interrupt between slices (interrupt.h): some 16 MB of memory traffic
+ * each, a few ms.  The Adam step moves 28 bytes per parameter, the others
+ * 4 to 8.
+ */
+#define SLICE ((int64_t) 1 << 22)
+#define ADAM_SLICE ((int64_t) 1 << 19)
+
+/*
  * With threads > 1 a batch's windows are split between workers, each with
  * its own batch, workspace, gradient block and dropout stream; worker 0 is
  * the calling thread, the others are threads created for the step and
@@ -389,7 +398,12 @@ worker_step(step_worker *w)
 
 	w->n_q = 0;
 	w->loss = 0.0;
-	memset(w->grads, 0, sizeof(float) * w->n_params);
+	for (int64_t i = 0; i < w->n_params; i += SLICE)
+	{
+		if (ss_interrupted())
+			return;
+		memset(w->grads + i, 0, sizeof(float) * (w->n_params - i < SLICE ? w->n_params - i : SLICE));
+	}
 	if (w->targets == 0)
 		return;
 	w->n_q = ss_model_forward(w->d, w->params, w->batch, SS_QUERY_TARGETS, w->dropout, &w->rng,
@@ -524,14 +538,12 @@ parallel_step(step_worker *workers, int n)
  * The update after a step, split by parameter ranges between the same
  * threads: sum the workers' gradients into worker 0's and the squares of
  * the sum (for clipping); then scale and take the Adam step.  Both go in
- * slices of UPDATE_SLICE parameters, polling for an interrupt between
- * slices (a part of at most one slice, as at the usual sizes, is one
- * slice: the same sums as without slices).  The sum is done again from the
+ * slices (a part of at most SLICE parameters, as at the usual sizes, has
+ * its squares summed in one go: the same sums as without slices).  The sum is done again from the
  * step's start when interrupted; the Adam step, which changes the
  * parameters and Adam's moments, is resumed at the slice where it stopped
  * (next): it is elementwise, so the result is the same.
  */
-#define UPDATE_SLICE ((int64_t) 1 << 24)
 
 typedef struct update_part
 {
@@ -553,9 +565,9 @@ update_sum(void *arg)
 	update_part *u = arg;
 
 	u->sum_squares = 0.0;
-	for (int64_t i = u->lo; i < u->hi; i += UPDATE_SLICE)
+	for (int64_t i = u->lo; i < u->hi; i += SLICE)
 	{
-		int			len = (int) (u->hi - i < UPDATE_SLICE ? u->hi - i : UPDATE_SLICE);
+		int			len = (int) (u->hi - i < SLICE ? u->hi - i : SLICE);
 
 		if (ss_interrupted())
 			return;
@@ -572,7 +584,7 @@ update_apply(void *arg)
 
 	while (u->next < u->hi)
 	{
-		int64_t		len = u->hi - u->next < UPDATE_SLICE ? u->hi - u->next : UPDATE_SLICE;
+		int64_t		len = u->hi - u->next < ADAM_SLICE ? u->hi - u->next : ADAM_SLICE;
 
 		if (ss_interrupted())
 			return;
