@@ -138,7 +138,7 @@ fill_uniform(float *x, int64_t n, float bound, ss_rng *rng)
 {
 	for (int64_t i = 0; i < n; i++)
 	{
-		if (i % POLL_ELEMENTS == POLL_ELEMENTS - 1 && ss_interrupted())
+		if (i % POLL_ELEMENTS == 0 && ss_interrupted())
 			return;
 		x[i] = (float) ((2.0 * ss_rng_uniform(rng) - 1.0) * bound);
 	}
@@ -149,7 +149,7 @@ init_embedding(float *table, int rows, int dim, ss_rng *rng)
 {
 	for (int64_t i = 0; i < (int64_t) rows * dim; i++)
 	{
-		if (i % POLL_ELEMENTS == POLL_ELEMENTS - 1 && ss_interrupted())
+		if (i % POLL_ELEMENTS == 0 && ss_interrupted())
 			return;
 		table[i] = ss_rng_normal(rng);
 	}

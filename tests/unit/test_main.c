@@ -11,6 +11,7 @@ int			unit_failed = 0;
 void		run_layer_tests(void);
 void		run_blob_fixture_tests(const char *fixture_dir);
 void		run_train_tests(void);
+void		run_interrupt_tests(void);
 
 int
 main(int argc, char **argv)
@@ -27,6 +28,7 @@ main(int argc, char **argv)
 	run_layer_tests();
 	run_blob_fixture_tests(fixtures);
 	run_train_tests();
+	run_interrupt_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0;
