@@ -262,6 +262,20 @@ interrupt_served(const ss_train_callbacks *cb)
 	return !ss_interrupt_pending();
 }
 
+/* dst = src, n parameters, in slices with a tick between (on the calling thread, no span open) */
+static void
+copy_params(float *dst, const float *src, int64_t n, const ss_train_callbacks *cb)
+{
+	const int64_t slice = (int64_t) 1 << 22;
+
+	for (int64_t i = 0; i < n; i += slice)
+	{
+		if (i > 0 && cb && cb->tick)
+			cb->tick(cb->arg);
+		memcpy(dst + i, src + i, sizeof(float) * (n - i < slice ? n - i : slice));
+	}
+}
+
 /* ---------------------------------------------------------------- evaluation */
 
 /* hits@3 of one validation batch into *hits, *n; 0 when interrupted */
@@ -769,9 +783,10 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	ss_rng_seed(&init_rng, (uint64_t) opt->seed);
 	ss_rng_seed(&sample_rng, (uint64_t) opt->seed ^ 0x5eed5a3b1e5ULL);
 	ss_rng_seed(&dropout_rng, (uint64_t) opt->seed ^ 0xd509u);
-	params = SS_NEW_ARRAY(float, n_params);
-	grads = SS_NEW_ARRAY(float, n_params);
-	res->params = SS_NEW_ARRAY(float, n_params);
+	/* not zeroed: each is written whole before it is read (gigabytes at hidden 4096) */
+	params = (float *) ss_alloc(sizeof(float) * n_params);
+	grads = (float *) ss_alloc(sizeof(float) * n_params);
+	res->params = (float *) ss_alloc(sizeof(float) * n_params);
 	res->n_params = n_params;
 	for (;;)
 	{
@@ -795,7 +810,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			return ss_train_cancelled;
 		}
 	}
-	memcpy(res->params, params, sizeof(float) * n_params);
+	copy_params(res->params, params, n_params, cb);
 	adam = ss_adam_new(n_params, (float) opt->learning_rate);
 	order = SS_NEW_ARRAY(int64_t, n_w);
 	picked = SS_NEW_ARRAY(ss_window, opt->batch_size);
@@ -811,7 +826,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		memset(wk, 0, sizeof(*wk));
 		wk->batch = k == 0 ? batch : ss_batch_new(d, opt->batch_size, opt->max_length);
 		wk->ws = k == 0 ? ws : ss_workspace_new();
-		wk->grads = k == 0 ? grads : SS_NEW_ARRAY(float, n_params);
+		wk->grads = k == 0 ? grads : (float *) ss_alloc(sizeof(float) * n_params);
 		wk->y = k == 0 ? y : SS_NEW_ARRAY(int32_t, (int64_t) opt->batch_size * opt->max_length + 1);
 		wk->rng = dropout_rng;
 		if (k > 0)
@@ -922,7 +937,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			st.improved = 1;
 			res->best_validation_hit3 = st.validation_hit3;
 			res->best_epoch = epoch;
-			memcpy(res->params, params, sizeof(float) * n_params);
+			copy_params(res->params, params, n_params, cb);
 			since_best = 0;
 		}
 		else
