@@ -9,6 +9,7 @@
 #include "common/hashfn.h"
 #include "common/md5.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -16,6 +17,7 @@
 #include "utils/typcache.h"
 
 #include "../core/blas.h"
+#include "../core/interrupt.h"
 #include "../core/ss_alloc.h"
 
 PG_MODULE_MAGIC;
@@ -59,14 +61,42 @@ core_load_blas(void)
 				 errhint("Install OpenBLAS (Debian package libopenblas0).")));
 }
 
+/*
+ * The core cut a computation short because an interrupt is pending
+ * (interrupt.h): serve it.  CHECK_FOR_INTERRUPTS throws for a cancel or a
+ * termination; should it return with a flag still set (interrupts held off
+ * here), computing again would be cut short again: cancel the statement.
+ */
+void
+core_serve_interrupt(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (QueryCancelPending || ProcDiePending)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling statement due to user request")));
+}
+
 void
 _PG_init(void)
 {
+	const volatile sig_atomic_t *flags[2] = {&QueryCancelPending, &ProcDiePending};
+
 	/*
 	 * Nothing heavy here: OpenBLAS is loaded on first use (see blas.h), so a
 	 * postmaster that preloads this library starts no BLAS threads.
 	 */
 	ss_set_allocator(core_alloc, core_free);
+
+	/*
+	 * The core's long loops, on any thread, stop once a cancel (also
+	 * statement_timeout) or a termination is pending: these flags are set
+	 * by PostgreSQL's signal handlers, and the core only reads them.  Not
+	 * InterruptPending: it is also set for requests that need no stop (a
+	 * barrier, a memory context dump, ...), each of which would cost a cut
+	 * step done again.
+	 */
+	ss_interrupt_watch(flags, 2);
 	DefineCustomIntVariable("seqsales.max_training_memory",
 							"Memory a training may use (encoded events, model, optimiser state and one batch's activations).",
 							"seqsales_train checks its estimate against this before training and while it reads rows; -1 means no limit.",

@@ -121,6 +121,8 @@ int			strdict_lookup(const StrDict *d, const char *s); /* id or -1 */
 
 /* Routes the core's allocations into cxt (palloc), until the next call. */
 void		core_use_context(MemoryContext cxt);
+/* after the core returned "interrupted" (../core/interrupt.h): throws, or returns to compute again */
+void		core_serve_interrupt(void);
 
 /* seqsales.max_training_memory: ERROR when bytes exceed it */
 extern int	seqsales_max_training_memory_mb;

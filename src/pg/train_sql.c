@@ -509,7 +509,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 	err = ss_train(&dims, &data, fit, n_fit, val, n_val, &opt, &cb, &res);
 	if (err != NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
+				(errcode(err == ss_train_cancelled ? ERRCODE_QUERY_CANCELED : ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot train on relation %s: %s", get_rel_name(relid), err)));
 	ss_blas_set_threads(1);
 
