@@ -1,31 +1,36 @@
 #!/usr/bin/env bash
-# Cancel latency of seqsales_train: a training runs in the background,
-# pg_cancel_backend() is called at a random moment once it trains (0.4 to
-# 2 s after its DEBUG line "seqsales: N clients ...", which comes just
-# before the training loop starts), and the time until the backend leaves
-# the statement is measured by polling pg_stat_activity every 10 ms (in one
-# plpgsql call, so no client start-up is timed).
+# Cancel latency: a seqsales_train (or seqsales_predict_all) runs in the
+# background, pg_cancel_backend() is called at a random moment inside a
+# training step, and the time until the backend has left the statement is
+# measured by polling pg_stat_activity every 10 ms (in one plpgsql call, so
+# no client start-up is timed).  Inside a step: a training on 2 threads is
+# cancelled 0 to 1.5 s after its worker thread appeared (/proc/PID/task),
+# one on 1 thread 1.5 to 3 s after its DEBUG line "seqsales: N clients ...",
+# which comes just before the training (set-up takes under 0.6 s there).
 #
 #   scripts/cancel_latency.sh [--running] [--report FILE] [--cancels N] [--timeout S]
 #
-# test (default, about 40 s): hidden 2048 with the default batch (3
-#   cancels), hidden 2048 with batch_size 65536 on 2 threads (1), hidden
-#   4096 (1).  Passes when the median of the three at hidden 2048 is under
-#   1 s, every cancel is under 2 s, every training ended with SQLSTATE 57014
-#   ("canceling statement due to user request"), and the backend burnt no
-#   CPU afterwards (no worker thread left running).  Prints one line per
-#   cancel and "cancel: N passed, N failed"; exits non-zero on a failure.
-# --report FILE: hidden 128, 512, 2048, 4096 x batch_size 256 and 65536,
-#   --cancels each (default 3), written as a markdown table to FILE.
-# --running: use the cluster of PGHOST / PGPORT / PGUSER (a superuser; seqsales
-#   installed there); otherwise builds, installs and starts a throwaway
-#   cluster as scripts/test.sh does.  Either way the work happens in a
-#   database of its own, dropped at the end.
+# test (default, about 40 s): trainings at hidden 2048 with the default
+#   batch on 2 threads (3 cancels) and on 1 (1), at hidden 2048 with
+#   batch_size 65536 (1), at hidden 4096 (1); statement_timeout on a
+#   training; seqsales_predict_all of a hidden-2048 model (1).  Passes when
+#   the median of the three is under 1 s, every cancel under 2 s, every
+#   statement ended with SQLSTATE 57014 ("canceling statement due to user
+#   request"), and the backend burnt no CPU afterwards (no worker thread
+#   left running).  Prints one line per check and "cancel: N passed, N
+#   failed"; exits non-zero on a failure.
+# --report FILE: trainings at hidden 128, 512, 2048, 4096 x batch_size 256
+#   and 65536 on 2 threads, --cancels each (default 3), as a markdown table
+#   in FILE.
+# --running: use the cluster of PGHOST / PGPORT / PGUSER (a superuser;
+#   seqsales installed there); otherwise builds, installs and starts a
+#   throwaway cluster as scripts/test.sh does.  Either way the work happens
+#   in a database of its own, dropped at the end.
 # --timeout S: give up on a cancel after S seconds (default 60).
 #
 # Memory: batch_size 65536 trains on few clients (one step is the whole
-# epoch), seqsales.max_training_memory is lifted for those (its estimate
-# assumes 65536 targets), and the largest stays under about 5 GB.
+# epoch), seqsales.max_training_memory is lifted (its estimate assumes
+# 65536 targets); the largest training stays under about 5 GB.
 source "$(dirname "$0")/lib/common.sh"
 
 RUNNING=0 REPORT="" CANCELS=3 TIMEOUT=60
@@ -93,13 +98,16 @@ SQL
 # cpu_ticks PID: user + system clock ticks of the process, all its threads
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
-# cancel_sql STATEMENT READY PATTERN: runs STATEMENT in the background (then a
-# 1 s pg_sleep), waits for READY in its messages (empty: for it to show in
-# pg_stat_activity), 1.2 to 2.7 s more, cancels it; prints "latency status
-# cpu_ticks_after threads_after", latency -1 when still running after
-# --timeout (then terminated), -3 when it never became ready
+# cancel_sql STATEMENT READY PATTERN WAIT: runs STATEMENT in the background
+# (then a 1 s pg_sleep) and waits until it is READY: "@threads" once the
+# backend has a second thread (a training with threads > 1 is inside a step),
+# else once READY appears in its messages (empty: once it shows in
+# pg_stat_activity); then WAIT seconds more plus up to 1.5 s at random, and
+# cancels it.  Prints "latency status cpu_ticks_after threads_after";
+# latency -1 when still running after --timeout (then terminated), -3 when
+# it never became ready.
 cancel_sql() {
-    local sql="$1" ready="$2" pattern="$3"
+    local sql="$1" ready="$2" pattern="$3" wait="$4"
     local out="$WORK/run.out" err="$WORK/run.err" pid="" lat t0 delay ticks0 ticks1 nthreads status
     : > "$err"
     psql -X -q -d "$DB" >"$out" 2>"$err" <<SQL &
@@ -114,15 +122,19 @@ SQL
     while :; do
         pid="$(q -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'seqsales_cancel_probe'
                      AND state = 'active' AND query LIKE '%$pattern%'")"
-        if [ -n "$pid" ] && { [ -z "$ready" ] || grep -q "$ready" "$err"; }; then
-            break
+        if [ -n "$pid" ]; then
+            if [ "$ready" = @threads ]; then
+                [ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -ge 2 ] && break
+            elif [ -z "$ready" ] || grep -q "$ready" "$err"; then
+                break
+            fi
         fi
         if ! kill -0 "$bg" 2>/dev/null || [ $((SECONDS - t0)) -gt 60 ]; then
             echo "-3 not-started 0 0"; cat "$err" >&2; wait "$bg" || true; return
         fi
         sleep 0.02
     done
-    delay="$(awk -v r=$((1200 + RANDOM % 1500)) 'BEGIN { printf "%.3f", r / 1000 }')"
+    delay="$(awk -v w="$wait" -v r=$((RANDOM % 1500)) 'BEGIN { printf "%.3f", w + r / 1000 }')"
     sleep "$delay"
     lat="$(q -c "SELECT round(cancel_and_wait($pid, '$pattern', $TIMEOUT)::numeric, 3)")"
     if [ "${lat%%.*}" = "-1" ]; then
@@ -171,19 +183,27 @@ cancels() {
     done
 }
 
-# trainings LABEL N TABLE HIDDEN BATCH THREADS: N trainings cancelled once they
-# train (the DEBUG line "seqsales: N clients ..." comes just before the
-# training loop; 1.2 s later it is past the initialisation even at hidden 4096)
+# trainings LABEL N TABLE HIDDEN BATCH THREADS: N trainings cancelled inside a
+# step: with 2 threads or more, 0 to 1.5 s after the step's worker thread
+# appeared; with one, 1.5 to 3 s after the DEBUG line "seqsales: N clients
+# ...", which comes just before the training (its set-up is under 0.5 s at
+# hidden 2048 before this change, under 0.1 s with it)
 trainings() {
-    cancels "$1" "train hidden $4 batch $5 threads $6 on $3" "$2" \
-        "$(train_sql "$3" "$4" "$5" "$6")" 'seqsales: .* clients' seqsales_train
+    if [ "$6" -gt 1 ]; then
+        cancels "$1" "train hidden $4 batch $5 threads $6 on $3" "$2" \
+            "$(train_sql "$3" "$4" "$5" "$6")" @threads seqsales_train 0
+    else
+        cancels "$1" "train hidden $4 batch $5 threads $6 on $3" "$2" \
+            "$(train_sql "$3" "$4" "$5" "$6")" 'seqsales: .* clients' seqsales_train 1.5
+    fi
 }
 
 if [ -z "$REPORT" ]; then
     log "cancel latency: trainings at hidden 2048 and 4096, batch scoring at hidden 2048"
-    trainings h2048 3 lines_300 2048 256 1
+    trainings h2048 3 lines_300 2048 256 2
+    trainings h2048_t1 1 lines_300 2048 256 1
     trainings h2048_b65536 1 lines_100 2048 65536 2
-    trainings h4096 1 lines_300 4096 256 1
+    trainings h4096 1 lines_300 4096 256 2
     med="$(median < "$WORK/h2048")"
     check "$(awk -v m="$med" 'BEGIN { print (m < 1) ? 1 : 0 }')" "train hidden 2048: median of 3 cancels $med s (limit 1 s)"
     # statement_timeout goes the same way (QueryCancelPending)
@@ -198,7 +218,7 @@ if [ -z "$REPORT" ]; then
     psql -X -q -d "$DB" -c "SET client_min_messages = warning" -c "SET seqsales.max_training_memory = -1" \
         -c "$(train_sql lines_40 2048 256 1 1 cancel_scoring)" >/dev/null
     cancels score_h2048 "seqsales_predict_all at hidden 2048 over 300 clients" 1 \
-        "SELECT count(*) FROM seqsales_predict_all(3, 'cancel_scoring', 'lines_300')" '' seqsales_predict_all
+        "SELECT count(*) FROM seqsales_predict_all(3, 'cancel_scoring', 'lines_300')" '' seqsales_predict_all 1.0
     echo "cancel: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 else
@@ -214,9 +234,9 @@ else
                 table=lines_100
                 [ "$hidden" = 4096 ] && table=lines_40
             fi
-            trainings "h${hidden}_b${batch}" "$CANCELS" "$table" "$hidden" "$batch" 1
+            trainings "h${hidden}_b${batch}" "$CANCELS" "$table" "$hidden" "$batch" 2
             lines="$(q -c "SELECT count(*) FROM $table")"
-            echo "| $hidden | $batch | ${table#lines_} ($lines) | 1 | $(paste -sd' ' "$WORK/h${hidden}_b${batch}") | $(median < "$WORK/h${hidden}_b${batch}") |" >> "$WORK/report"
+            echo "| $hidden | $batch | ${table#lines_} ($lines) | 2 | $(paste -sd' ' "$WORK/h${hidden}_b${batch}") | $(median < "$WORK/h${hidden}_b${batch}") |" >> "$WORK/report"
         done
     done
     cp "$WORK/report" "$REPORT"
