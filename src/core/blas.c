@@ -5,9 +5,11 @@
 #define _GNU_SOURCE
 #endif
 #include "blas.h"
+#include "interrupt.h"
 #include "simd.h"
 
 #include <dlfcn.h>
+#include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
 
@@ -116,6 +118,86 @@ ss_sgemm_plain(int trans_a, int trans_b, int m, int n, int k,
 	}
 }
 
+/* one tile: OpenBLAS, or the plain loops (plain: a product of one row, or no OpenBLAS) */
+static void
+gemm_tile(int plain, int trans_a, int trans_b, int m, int n, int k,
+		  float alpha, const float *a, int lda,
+		  const float *b, int ldb, float beta, float *c, int ldc)
+{
+	if (plain)
+	{
+		/*
+		 * One row, whether or not OpenBLAS is loaded (so that a prediction
+		 * gives the same bits in any backend): a matrix-vector product in
+		 * vector loops; sgemm would pack all of B on every call.  Without
+		 * OpenBLAS (not loaded: a backend that only predicts), any product.
+		 */
+		ss_sgemm_plain(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+		return;
+	}
+	p_sgemm(SS_ROW_MAJOR, trans_a ? SS_TRANS : SS_NO_TRANS,
+			trans_b ? SS_TRANS : SS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb,
+			beta, c, ldc);
+}
+
+/*
+ * Tiles of a product larger than SS_POLL_FLOPS, so that an interrupt is
+ * seen between them (interrupt.h).  C is cut into blocks of rows and
+ * columns, each computed whole over k by one call: a C element gets the
+ * same sum, in the same order, as from the untiled product (OpenBLAS sums
+ * k in blocks of its own, whatever m and n).  The blocks are about square,
+ * as large as the budget allows (each call packs its block's share of A
+ * and B again: square blocks repack the least; at 2^28 flops the training
+ * shapes ran as fast tiled as untiled, within 2%).  Only when even a
+ * 256 x 256 block over all of k is above the budget (k > 2048) is k cut
+ * too, each part added onto C: that changes the rounding of those large
+ * products (deterministically).
+ */
+static void
+gemm_tiled(int trans_a, int trans_b, int m, int n, int k,
+		   float alpha, const float *a, int lda,
+		   const float *b, int ldb, float beta, float *c, int ldc)
+{
+	const double budget = SS_POLL_FLOPS;
+	int			kc = k,
+				mc,
+				nc;
+	double		area;
+
+	if (2.0 * 256 * 256 * k > budget)
+		kc = (int) (budget / (2.0 * 256 * 256));
+	area = budget / (2.0 * kc);	/* C elements per tile */
+	mc = (int) sqrt(area);
+	mc = m < mc ? m : mc;
+	nc = n < (int) (area / mc) ? n : (int) (area / mc);
+	mc = m < (int) (area / nc) ? m : (int) (area / nc);
+	/* even them out */
+	mc = (m + (m + mc - 1) / mc - 1) / ((m + mc - 1) / mc);
+	nc = (n + (n + nc - 1) / nc - 1) / ((n + nc - 1) / nc);
+	for (int p0 = 0; p0 < k; p0 += kc)
+	{
+		const int	kp = k - p0 < kc ? k - p0 : kc;
+		const float bp = p0 == 0 ? beta : 1.0f;
+
+		for (int i0 = 0; i0 < m; i0 += mc)
+		{
+			const int	mp = m - i0 < mc ? m - i0 : mc;
+			const float *ap = trans_a ? a + (size_t) p0 * lda + i0 : a + (size_t) i0 * lda + p0;
+
+			for (int j0 = 0; j0 < n; j0 += nc)
+			{
+				const int	np = n - j0 < nc ? n - j0 : nc;
+				const float *bq = trans_b ? b + (size_t) j0 * ldb + p0 : b + (size_t) p0 * ldb + j0;
+
+				if (ss_interrupted())
+					return;
+				gemm_tile(m == 1 || p_sgemm == NULL, trans_a, trans_b, mp, np, kp, alpha,
+						  ap, lda, bq, ldb, bp, c + (size_t) i0 * ldc + j0, ldc);
+			}
+		}
+	}
+}
+
 void
 ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 		 float alpha, const float *a, int lda,
@@ -132,20 +214,11 @@ ss_sgemm(int trans_a, int trans_b, int m, int n, int k,
 				c[(size_t) i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t) i * ldc + j];
 		return;
 	}
-	if (m == 1 || p_sgemm == NULL)
-	{
-		/*
-		 * One row, whether or not OpenBLAS is loaded (so that a prediction
-		 * gives the same bits in any backend): a matrix-vector product in
-		 * vector loops; sgemm would pack all of B on every call.  Without
-		 * OpenBLAS (not loaded: a backend that only predicts), any product.
-		 */
-		ss_sgemm_plain(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-		return;
-	}
-	p_sgemm(SS_ROW_MAJOR, trans_a ? SS_TRANS : SS_NO_TRANS,
-			trans_b ? SS_TRANS : SS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb,
-			beta, c, ldc);
+	if (2.0 * m * n * k > SS_POLL_FLOPS)
+		gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+	else
+		gemm_tile(m == 1 || p_sgemm == NULL, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+				  beta, c, ldc);
 }
 
 const char *

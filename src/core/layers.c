@@ -7,8 +7,27 @@
 #include <string.h>
 
 #include "blas.h"
+#include "interrupt.h"
 #include "packed.h"
 #include "simd.h"
+
+/*
+ * The loops below poll for an interrupt (interrupt.h) after about
+ * POLL_WORK elementary operations (a multiply-add, a tanh, an element
+ * copied): a few ms each; *work counts since the last poll.  Once
+ * interrupted they return, their outputs undefined.
+ */
+#define POLL_WORK ((int64_t) 1 << 22)
+
+static inline int
+poll_after(int64_t *work, int64_t done)
+{
+	*work += done;
+	if (*work < POLL_WORK)
+		return 0;
+	*work = 0;
+	return ss_interrupted();
+}
 
 /* ---------------------------------------------------------------- embedding */
 
@@ -16,20 +35,30 @@ void
 ss_embedding_forward(const float *table, int dim, const int32_t *ids,
 					 int n, float *out, int out_stride)
 {
+	int64_t		work = 0;
+
 	for (int i = 0; i < n; i++)
+	{
+		if (poll_after(&work, dim))
+			return;
 		memcpy(out + (int64_t) i * out_stride, table + (int64_t) ids[i] * dim,
 			   sizeof(float) * dim);
+	}
 }
 
 SS_MULTIVERSION void
 ss_embedding_backward(float *dtable, int dim, const int32_t *ids,
 					  int n, const float *dout, int dout_stride)
 {
+	int64_t		work = 0;
+
 	for (int i = 0; i < n; i++)
 	{
 		float	   *row;
 		const float *d = dout + (int64_t) i * dout_stride;
 
+		if (poll_after(&work, dim))
+			return;
 		if (ids[i] == 0)
 			continue;
 		row = dtable + (int64_t) ids[i] * dim;
@@ -104,10 +133,14 @@ ss_dense_forward(int n, int in, int out, const float *x,
 static void
 add_column_sums(int n, int cols, const float *m, float *sums)
 {
+	int64_t		work = 0;
+
 	for (int i = 0; i < n; i++)
 	{
 		const float *row = m + (int64_t) i * cols;
 
+		if (poll_after(&work, cols))
+			return;
 		for (int j = 0; j < cols; j++)
 			sums[j] += row[j];
 	}
@@ -149,10 +182,13 @@ static int64_t
 gather_rows(int t0, int t1, int shift, int B, const int32_t *rows, const float *m, int w,
 			float *dst)
 {
-	int64_t		n = 0;
+	int64_t		n = 0,
+				work = 0;
 
 	for (int t = t0; t < t1; t++)
 	{
+		if (poll_after(&work, (int64_t) rows[t] * w))
+			break;
 		memcpy(dst + n * w, m + (int64_t) (t + shift) * B * w, sizeof(float) * rows[t] * w);
 		n += rows[t];
 	}
@@ -168,9 +204,13 @@ static int64_t
 weight_grad_rows(int t0, int t1, int shift, int B, const int32_t *rows,
 				 const float *dy, int out, const float *x, int in, float *dw, float *scratch)
 {
-	int64_t		n = gather_rows(t0, t1, 0, B, rows, dy, out, scratch);
-	float	   *xc = scratch + n * out;
+	int64_t		n;
+	float	   *xc;
 
+	if (ss_interrupted())
+		return 0;
+	n = gather_rows(t0, t1, 0, B, rows, dy, out, scratch);
+	xc = scratch + n * out;
 	gather_rows(t0, t1, shift, B, rows, x, in, xc);
 	ss_sgemm(1, 0, out, in, (int) n, 1.0f, scratch, out, xc, in, 1.0f, dw, in);
 	return n;
@@ -198,6 +238,8 @@ ss_dense_forward_steps(int T, int B, const int32_t *rows, int in, int out,
 		const float *xt = x + (int64_t) t * B * in;
 		float	   *yt = y + (int64_t) t * B * out;
 
+		if (ss_interrupted())
+			return;
 		if (rows[t] <= 0)
 			continue;
 		if (pack != NULL)
@@ -223,7 +265,7 @@ ss_dense_backward_steps(int T, int B, const int32_t *rows, int in, int out,
 	n = weight_grad_rows(0, T, 0, B, rows, dy, out, x, in, dw, scratch);
 	if (db != NULL)
 		add_column_sums((int) n, out, scratch, db);	/* dy's gathered rows */
-	if (dx == NULL)
+	if (dx == NULL || ss_interrupted())
 		return;
 	if (pack != NULL)
 		ss_pack(0, out, in, w, in, NULL, pack);
@@ -232,6 +274,8 @@ ss_dense_backward_steps(int T, int B, const int32_t *rows, int in, int out,
 		const float *dyt = dy + (int64_t) t * B * out;
 		float	   *dxt = dx + (int64_t) t * B * in;
 
+		if (ss_interrupted())
+			return;
 		/* finished sequences: no input gradient */
 		if (!accumulate_dx && rows[t] < B)
 			memset(dxt + (int64_t) rows[t] * in, 0, sizeof(float) * (B - rows[t]) * in);
@@ -251,8 +295,15 @@ ss_dropout_apply(float *x, const float *mask, int64_t n)
 {
 	if (mask == NULL)
 		return;
-	for (int64_t i = 0; i < n; i++)
-		x[i] *= mask[i];
+	for (int64_t i0 = 0; i0 < n; i0 += POLL_WORK)
+	{
+		int64_t		i1 = n - i0 < POLL_WORK ? n : i0 + POLL_WORK;
+
+		if (i0 > 0 && ss_interrupted())
+			return;
+		for (int64_t i = i0; i < i1; i++)
+			x[i] *= mask[i];
+	}
 }
 
 /* ---------------------------------------------------------------- GRU */
@@ -271,6 +322,8 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 
 	/* input projections of every step at once: gates = x W_ih^T + b_ih */
 	ss_dense_forward_steps(T, B, rows, D, G, x, w_ih, b_ih, gates, pack);
+	if (ss_interrupted())
+		return;
 	/* the recurrent weights, packed once for all T steps */
 	if (packed)
 		ss_pack(1, H, G, w_hh, H, b_hh, pack);
@@ -283,6 +336,8 @@ ss_gru_forward(int T, int B, int D, int H, const float *x,
 		float	   *gn = ghn + (int64_t) t * B * H;
 		const float *hp = t > 0 ? h + (int64_t) (t - 1) * B * H : NULL;
 
+		if (ss_interrupted())
+			return;
 		/* finished sequences: state 0 (read by the layers above, never used) */
 		if (Bt < B)
 			memset(ht + (int64_t) Bt * H, 0, sizeof(float) * (B - Bt) * H);
@@ -316,6 +371,8 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 	const int	G = 3 * H;
 	const int	packed = pack != NULL && B >= 2;
 
+	if (ss_interrupted())
+		return;
 	if (packed)
 		ss_pack(0, G, H, w_hh, H, NULL, pack);
 
@@ -330,6 +387,8 @@ ss_gru_backward(int T, int B, int D, int H, const float *x,
 		float	   *dgit = dgi + (int64_t) t * B * G;
 		float	   *dght = dgh + (int64_t) t * B * G;
 
+		if (ss_interrupted())
+			return;
 		/* finished sequences: no gradient (the weight products below read every row) */
 		if (Bt < B)
 		{
@@ -425,6 +484,8 @@ ss_attention_forward(int B, int H, int A, int n_q,
 					 const int64_t *e_off, const int64_t *a_off,
 					 float *e, float *alpha, float *ctx, float *scratch)
 {
+	int64_t		work = 0;
+
 	for (int i0 = 0, i1, T; i0 < n_q; i0 = i1)
 	{
 		const int	b = qb[i0];
@@ -439,6 +500,9 @@ ss_attention_forward(int B, int H, int A, int n_q,
 			float		mx = -INFINITY,
 						sum = 0.0f;
 
+			/* a tanh counts as 16 operations (measured: 20 ns) */
+			if (poll_after(&work, (int64_t) (t + 1) * A * 16))
+				return;
 			for (int s = 0; s <= t; s++)
 			{
 				float		score = ss_vec_tanh_sum_dot(keys + ((int64_t) s * B + b) * A, q, v,
@@ -472,6 +536,8 @@ ss_attention_backward(int B, int H, int A, int n_q,
 					  const float *dctx, float *dh, float *dkeys,
 					  float *dqueries, float *dv, float *scratch)
 {
+	int64_t		work = 0;
+
 	for (int i0 = 0, i1, T; i0 < n_q; i0 = i1)
 	{
 		const int	b = qb[i0];
@@ -496,6 +562,8 @@ ss_attention_backward(int B, int H, int A, int n_q,
 			const float *dai = da + (int64_t) (i - i0) * T;
 			float		dot = 0.0f;
 
+			if (poll_after(&work, (int64_t) (t + 1) * A))
+				return;
 			/* through the softmax: dscore_s = alpha_s (dalpha_s - sum_u alpha_u dalpha_u) */
 			for (int s = 0; s <= t; s++)
 				dot += al[s] * dai[s];
@@ -514,12 +582,16 @@ ss_attention_backward(int B, int H, int A, int n_q,
 void
 ss_softmax_rows(int n, int C, float *x)
 {
+	int64_t		work = 0;
+
 	for (int i = 0; i < n; i++)
 	{
 		float	   *r = x + (int64_t) i * C;
 		float		mx = r[0],
 					sum = 0.0f;
 
+		if (poll_after(&work, C))
+			return;
 		for (int j = 1; j < C; j++)
 			if (r[j] > mx)
 				mx = r[j];
@@ -547,6 +619,7 @@ ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 {
 	double		total = 0.0;
 	int			hits = 0;
+	int64_t		work = 0;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -564,6 +637,8 @@ ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 					dw,
 					dldp;
 
+		if (poll_after(&work, C))
+			break;
 		if (hits3 != NULL && ss_rank_of(z, C, c) <= 3)
 			hits++;
 		for (int j = 1; j < C; j++)

@@ -8,7 +8,40 @@
 
 #include "layers.h"
 #include "blas.h"
+#include "interrupt.h"
 #include "ss_alloc.h"
+
+/* elements of an initialisation or a dropout mask between two polls (interrupt.h) */
+#define POLL_ELEMENTS ((int64_t) 1 << 20)
+
+/* in a loop over rows of n floats: 1 at every row ending some POLL_ELEMENTS floats, if interrupted */
+static inline int
+row_poll(int64_t i, int64_t n)
+{
+	int64_t		every = 1 + POLL_ELEMENTS / n;
+
+	return i % every == every - 1 && ss_interrupted();
+}
+
+/*
+ * dst = src (src NULL: zeros) over n floats, in slices of 4 MB with a poll
+ * between them: activations of a large batch are hundreds of MB.
+ */
+static void
+copy_floats(float *dst, const float *src, int64_t n)
+{
+	for (int64_t i = 0; i < n; i += 4 * POLL_ELEMENTS)
+	{
+		size_t		len = sizeof(float) * (n - i < 4 * POLL_ELEMENTS ? n - i : 4 * POLL_ELEMENTS);
+
+		if (i > 0 && ss_interrupted())
+			return;
+		if (src == NULL)
+			memset(dst + i, 0, len);
+		else
+			memcpy(dst + i, src + i, len);
+	}
+}
 
 int
 ss_embedding_dim(int n_values, double scale)
@@ -99,18 +132,27 @@ ss_params_bind(const ss_dims *d, float *base, ss_params *p)
 	layout(d, base, p);
 }
 
+/* both stop early when interrupted (the caller then starts again from its seed) */
 static void
 fill_uniform(float *x, int64_t n, float bound, ss_rng *rng)
 {
 	for (int64_t i = 0; i < n; i++)
+	{
+		if (i % POLL_ELEMENTS == 0 && ss_interrupted())
+			return;
 		x[i] = (float) ((2.0 * ss_rng_uniform(rng) - 1.0) * bound);
+	}
 }
 
 static void
 init_embedding(float *table, int rows, int dim, ss_rng *rng)
 {
 	for (int64_t i = 0; i < (int64_t) rows * dim; i++)
+	{
+		if (i % POLL_ELEMENTS == 0 && ss_interrupted())
+			return;
 		table[i] = ss_rng_normal(rng);
+	}
 	memset(table, 0, sizeof(float) * dim);	/* padding row */
 }
 
@@ -481,10 +523,17 @@ rows_at_of(ss_workspace *ws, const ss_batch *batch)
 	return rows;
 }
 
+/* in slices of an even length (one random number makes two elements): the same stream */
 static void
 draw_mask(float *mask, int64_t n, float p, ss_rng *rng)
 {
-	ss_rng_dropout_mask(rng, mask, n, p, 1.0f / (1.0f - p));
+	for (int64_t i = 0; i < n; i += POLL_ELEMENTS)
+	{
+		if (i > 0 && ss_interrupted())
+			return;
+		ss_rng_dropout_mask(rng, mask + i, n - i < POLL_ELEMENTS ? n - i : POLL_ELEMENTS, p,
+							1.0f / (1.0f - p));
+	}
 }
 
 /* ---------------------------------------------------------------- forward */
@@ -563,12 +612,14 @@ ss_model_forward(const ss_dims *d, const float *params,
 		int			in = l == 0 ? D : H;
 		float	   *h = WSF(WS_H + l, TB * H);
 
+		if (ss_interrupted())
+			goto cut;
 		if (l > 0 && train)
 		{
 			float	   *lin = WSF(WS_LIN + l, TB * H);
 			float	   *m = WSF(WS_LIN_MASK + l, TB * H);
 
-			memcpy(lin, input, sizeof(float) * TB * H);
+			copy_floats(lin, input, TB * H);
 			draw_mask(m, TB * H, dropout, rng);
 			ss_dropout_apply(lin, m, TB * H);
 			input = lin;
@@ -607,12 +658,18 @@ ss_model_forward(const ss_dims *d, const float *params,
 	ws->n_q = n_q;
 
 	/* attention: keys of every position, queries of the query rows */
+	if (ss_interrupted())
+		goto cut;
 	keys = WSF(WS_KEYS, TB * A);
 	ss_dense_forward_steps(T, B, rows_at, H, A, top, p.w_k, p.b_k, keys, WS_PACKF(ws, d));
 	z = WSF(WS_Z, (int64_t) n_q * 2 * H);
 	for (int i = 0; i < n_q; i++)
+	{
+		if (row_poll(i, H))
+			goto cut;
 		memcpy(z + (int64_t) i * 2 * H + H, top + ((int64_t) qt[i] * B + qb[i]) * H,
 			   sizeof(float) * H);
+	}
 	queries = WSF(WS_QUERIES, (int64_t) n_q * A);
 	ss_matmul_wt(n_q, H, A, z + H, 2 * H, p.w_q, NULL, 0.0f, queries, A, WS_PACKF(ws, d));
 
@@ -624,16 +681,22 @@ ss_model_forward(const ss_dims *d, const float *params,
 						 WSF(WS_E, n_e), WSF(WS_ALPHA, a_off[n_q]), ctx,
 						 WSF(WS_ATTN_SCRATCH, ss_attention_scratch_floats(T)));
 	for (int i = 0; i < n_q; i++)
+	{
+		if (row_poll(i, H))
+			goto cut;
 		memcpy(z + (int64_t) i * 2 * H, ctx + (int64_t) i * H, sizeof(float) * H);
+	}
 
 	/* output layer */
+	if (ss_interrupted())
+		goto cut;
 	zd = z;
 	if (train)
 	{
 		float	   *m = WSF(WS_Z_MASK, (int64_t) n_q * 2 * H);
 
 		zd = WSF(WS_ZD, (int64_t) n_q * 2 * H);
-		memcpy(zd, z, sizeof(float) * n_q * 2 * H);
+		copy_floats(zd, z, (int64_t) n_q * 2 * H);
 		draw_mask(m, (int64_t) n_q * 2 * H, dropout, rng);
 		ss_dropout_apply(zd, m, (int64_t) n_q * 2 * H);
 	}
@@ -651,6 +714,16 @@ ss_model_forward(const ss_dims *d, const float *params,
 	if (qb_out)
 		*qb_out = qb;
 	return n_q;
+
+cut:
+	/* interrupted (interrupt.h): no query rows, nothing for the caller to read */
+	ws->n_q = 0;
+	*logits_out = (float *) ws->buf[WS_LOGITS];
+	if (qt_out)
+		*qt_out = (const int32_t *) ws->buf[WS_QT];
+	if (qb_out)
+		*qb_out = (const int32_t *) ws->buf[WS_QB];
+	return 0;
 }
 
 /* ---------------------------------------------------------------- backward */
@@ -686,6 +759,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 
 	ss_params_bind(d, (float *) params, &p);
 	ss_params_bind(d, grads, &g);
+	if (ss_interrupted())
+		return;					/* interrupt.h: the gradients are to be discarded */
 
 	/* output layer; dz = dLoss/d[ctx; h_t] */
 	dz = WSF(WS_DZ, (int64_t) n_q * 2 * H);
@@ -694,21 +769,25 @@ ss_model_backward(const ss_dims *d, const float *params,
 		ss_dropout_apply(dz, (float *) ws->buf[WS_Z_MASK], (int64_t) n_q * 2 * H);
 
 	dh = WSF(WS_DH, TB * H);
-	memset(dh, 0, sizeof(float) * TB * H);
+	copy_floats(dh, NULL, TB * H);
 	dctx = WSF(WS_DCTX, (int64_t) n_q * H);
 	for (int i = 0; i < n_q; i++)
 	{
 		const float *src = dz + (int64_t) i * 2 * H;
 		float	   *dst = dh + (int64_t) qrow[i] * H;
 
+		if (row_poll(i, 2 * H))
+			return;
 		memcpy(dctx + (int64_t) i * H, src, sizeof(float) * H);
 		for (int j = 0; j < H; j++)
 			dst[j] += src[H + j];
 	}
 
 	/* attention */
+	if (ss_interrupted())
+		return;
 	dkeys = WSF(WS_DKEYS, TB * A);
-	memset(dkeys, 0, sizeof(float) * TB * A);
+	copy_floats(dkeys, NULL, TB * A);
 	dqueries = WSF(WS_DQUERIES, (int64_t) n_q * A);
 	ss_attention_backward(B, H, A, n_q, qt, qb, top, p.v,
 						  (int64_t *) ws->buf[WS_EOFF], (int64_t *) ws->buf[WS_AOFF],
@@ -723,6 +802,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 		float	   *dst = dh + (int64_t) qrow[i] * H;
 		const float *src = dctx + (int64_t) i * H;
 
+		if (row_poll(i, H))
+			return;
 		for (int j = 0; j < H; j++)
 			dst[j] += src[j];
 	}
@@ -738,6 +819,8 @@ ss_model_backward(const ss_dims *d, const float *params,
 			: (train ? (float *) ws->buf[WS_LIN + l] : (float *) ws->buf[WS_H + l - 1]);
 		float	   *dx = WSF(WS_DX, TB * in);
 
+		if (ss_interrupted())
+			return;
 		ss_gru_backward(T, B, in, H, x, p.w_ih[l], p.w_hh[l],
 						(float *) ws->buf[WS_GATES + l], (float *) ws->buf[WS_GHN + l],
 						(float *) ws->buf[WS_H + l], dh,
@@ -749,11 +832,13 @@ ss_model_backward(const ss_dims *d, const float *params,
 		{
 			if (train)
 				ss_dropout_apply(dx, (float *) ws->buf[WS_LIN_MASK + l], TB * H);
-			memcpy(dh, dx, sizeof(float) * TB * H);
+			copy_floats(dh, dx, TB * H);
 		}
 	}
 
 	/* encoder */
+	if (ss_interrupted())
+		return;
 	{
 		float	   *dx = (float *) ws->buf[WS_DX];
 		int			col = d->emb_dim[0];

@@ -14,8 +14,9 @@ ss_adam_new(int64_t n, float lr)
 	ss_adam    *opt = SS_NEW_ARRAY(ss_adam, 1);
 
 	opt->n = n;
-	opt->m = SS_NEW_ARRAY(float, n);
-	opt->v = SS_NEW_ARRAY(float, n);
+	/* not zeroed here (gigabytes at the largest sizes): the first step writes them */
+	opt->m = (float *) ss_alloc(sizeof(float) * (size_t) (n > 0 ? n : 1));
+	opt->v = (float *) ss_alloc(sizeof(float) * (size_t) (n > 0 ? n : 1));
 	opt->lr = lr;
 	opt->beta1 = 0.9f;
 	opt->beta2 = 0.999f;
@@ -58,6 +59,22 @@ ss_adam_apply(const ss_adam *opt, float *restrict params, const float *restrict 
 	float	   *restrict m = opt->m;
 	float	   *restrict v = opt->v;
 
+	if (opt->step == 1)
+	{
+		/*
+		 * The moments start at zero, and are not read: b1 * 0 + x is 0 + x
+		 * to the bit (0 + x, not x: -0 becomes +0 there too).
+		 */
+		for (size_t i = (size_t) lo; i < (size_t) hi; i++)
+		{
+			float		g = grads[i];
+			float		mi = m[i] = 0.0f + (1.0f - b1) * g;
+			float		vi = v[i] = 0.0f + (1.0f - b2) * g * g;
+
+			params[i] -= step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+		}
+		return;
+	}
 	/* restrict pointers and size_t indices: one vectorised loop */
 	for (size_t i = (size_t) lo; i < (size_t) hi; i++)
 	{

@@ -21,6 +21,7 @@ typedef struct ss_adam
 				eps;
 } ss_adam;
 
+/* n parameters; the moments are written by the first step (not zeroed here) */
 ss_adam    *ss_adam_new(int64_t n, float lr);
 void		ss_adam_free(ss_adam *opt);
 void		ss_adam_step(ss_adam *opt, float *params, const float *grads);

@@ -4,6 +4,7 @@
 #include "packed.h"
 
 #include "blas.h"
+#include "interrupt.h"
 #include "simd.h"
 
 #include <string.h>
@@ -28,10 +29,16 @@ void
 ss_pack(int trans, int K, int N, const float *w, int ldw,
 		const float *bias, float *packed)
 {
+	/* panels between two polls for an interrupt (interrupt.h): about 1M floats */
+	const int	per_poll = 1 + (1 << 20) / (((K > 0 ? K : 1) + 1) * NR);
+
 	for (int j0 = 0; j0 < N; j0 += NR)
 	{
 		int			nc = N - j0 < NR ? N - j0 : NR;
 		float	   *p = packed + (size_t) (j0 / NR) * ((size_t) K + 1) * NR;
+
+		if ((j0 / NR) % per_poll == per_poll - 1 && ss_interrupted())
+			return;
 
 		memset(p, 0, sizeof(float) * NR);
 		if (bias != NULL)
@@ -258,6 +265,35 @@ block_rows(int left)
 	return (left + 1) / 2;
 }
 
+/*
+ * Panels between two polls for an interrupt (interrupt.h): the product is
+ * cut into spans of whole panels of at most SS_POLL_FLOPS and 8 MB of
+ * packed weights read (a panel is read once per chunk of rows: with a K of
+ * thousands the kernel waits on memory more than on arithmetic).  Every
+ * element is computed the same way whatever the cut, so the results do not
+ * depend on it.  Products below the budget (all of them at the usual sizes)
+ * are not cut.
+ */
+#define POLL_BYTES (8.0 * 1024 * 1024)
+
+/* bytes of packed weights a product reads: every panel once per chunk of rows */
+static double
+packed_bytes(int M, int N, int K, int chunk)
+{
+	return (double) ((M + chunk - 1) / chunk) * ((N + NR - 1) / NR) * sizeof(float) * NR * ((double) K + 1);
+}
+
+static int
+panels_per_poll(int rows, int K)
+{
+	double		per_panel = 2.0 * rows * NR * (K > 0 ? K : 1);
+	double		n = SS_POLL_FLOPS / per_panel,
+				by_bytes = POLL_BYTES / (sizeof(float) * NR * ((double) K + 1));
+
+	n = n < by_bytes ? n : by_bytes;
+	return n < 1.0 ? 1 : n > (double) (1 << 20) ? 1 << 20 : (int) n;
+}
+
 void
 ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 			   const float *packed, float beta, float *c, int ldc)
@@ -266,6 +302,8 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 
 	/* rows of A per chunk: about 96 KB of A, kept in L2 across the panels */
 	int			chunk = (int) ((96 * 1024) / (sizeof(float) * (size_t) (K > 0 ? K : 1)));
+	int			span,
+				watch;
 	void		(*block) (int, int, const float *, int, const float *, float, float *, int, int) = block_generic;
 
 #ifdef SS_HAVE_AVX2_KERNEL
@@ -273,7 +311,16 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 	{
 		if (M == 1)
 		{
-			row_avx2(N, K, a, packed, beta, c);
+			/* spans of whole groups of four panels (row_avx2's unit) */
+			watch = packed_bytes(1, N, K, 1) > POLL_BYTES;
+			span = watch ? 4 * NR * ((panels_per_poll(1, K) + 3) / 4) : N;
+			for (int j0 = 0; j0 < N; j0 += span)
+			{
+				if (watch && ss_interrupted())
+					return;
+				row_avx2(N - j0 < span ? N - j0 : span, K, a,
+						 packed + (size_t) (j0 / NR) * panel_floats, beta, c + j0);
+			}
 			ss_blas_count_flops(2.0 * N * K);
 			return;
 		}
@@ -281,6 +328,8 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 	}
 #endif
 	chunk = chunk < 2 * MR ? 2 * MR : chunk - chunk % MR;
+	watch = 2.0 * M * N * K > SS_POLL_FLOPS || packed_bytes(M, N, K, chunk) > POLL_BYTES;
+	span = watch ? NR * panels_per_poll(M < chunk ? M : chunk, K) : N;
 	for (int i0 = 0; i0 < M; i0 += chunk)
 	{
 		int			i1 = M - i0 < chunk ? M : i0 + chunk;
@@ -290,6 +339,8 @@ ss_packed_gemm(int M, int N, int K, const float *a, int lda,
 			const float *panel = packed + (size_t) (j0 / NR) * panel_floats;
 			int			nc = N - j0 < NR ? N - j0 : NR;
 
+			if (watch && j0 % span == 0 && ss_interrupted())
+				return;
 			for (int i = i0; i < i1;)
 			{
 				int			mr = block_rows(i1 - i);

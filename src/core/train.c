@@ -11,12 +11,15 @@
 #include <time.h>
 
 #include "blas.h"
+#include "interrupt.h"
 #include "layers.h"
 #include "optim.h"
 #include "simd.h"
 #include "ss_alloc.h"
 
 #define VALIDATION_BATCH 64
+
+const char	ss_train_cancelled[] = "training cancelled: an interrupt is pending that the tick did not serve";
 
 void
 ss_train_options_default(ss_train_options *o)
@@ -241,12 +244,75 @@ draw_epoch(int64_t n, const double *cdf, ss_rng *rng, int64_t *order)
 	}
 }
 
+/* ---------------------------------------------------------------- interrupts */
+
+/*
+ * After a watched span was cut short (interrupt.h): the tick serves the
+ * interrupt (it throws to cancel).  Returns 1 when the work may go on, the
+ * tick having returned with every flag clear (an interrupt that turned out
+ * benign: the cut work is then done again from the same state, so the
+ * result is the one of an uninterrupted run), 0 when a flag is still set
+ * (the host did not serve it: ss_train returns ss_train_cancelled).
+ */
+static int
+interrupt_served(const ss_train_callbacks *cb)
+{
+	if (cb && cb->tick)
+		cb->tick(cb->arg);
+	return !ss_interrupt_pending();
+}
+
+/* dst = src, n parameters, in slices with a tick between (on the calling thread, no span open) */
+static void
+copy_params(float *dst, const float *src, int64_t n, const ss_train_callbacks *cb)
+{
+	const int64_t slice = (int64_t) 1 << 22;
+
+	for (int64_t i = 0; i < n; i += slice)
+	{
+		if (i > 0 && cb && cb->tick)
+			cb->tick(cb->arg);
+		memcpy(dst + i, src + i, sizeof(float) * (n - i < slice ? n - i : slice));
+	}
+}
+
 /* ---------------------------------------------------------------- evaluation */
 
-static double
+/* hits@3 of one validation batch into *hits, *n; 0 when interrupted */
+static int
+validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
+				 ss_workspace *ws, int64_t *hits, int64_t *n)
+{
+	float	   *logits;
+	const int32_t *qt,
+			   *qb;
+	int			n_q;
+	int64_t		h = 0;
+	const int	per_poll = 1 + (1 << 22) / d->n_classes;	/* ranks of C classes each */
+
+	ss_interrupt_begin();
+	n_q = ss_model_forward(d, params, batch, SS_QUERY_TARGETS, 0.0f, NULL, ws,
+						   &logits, &qt, &qb);
+	for (int q = 0; q < n_q; q++)
+	{
+		int			y = batch->target[(int64_t) qt[q] * batch->B + qb[q]];
+
+		if (q % per_poll == per_poll - 1 && ss_interrupted())
+			break;
+		h += ss_rank_of(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3;
+	}
+	if (ss_interrupt_end())
+		return 0;
+	*hits += h;
+	*n += n_q;
+	return 1;
+}
+
+/* Hit@3 over the validation windows into *hit3; 0 when cancelled (interrupt_served) */
+static int
 validation_hit3(const ss_dims *d, const float *params, const ss_dataset *data,
 				const ss_window *w, int64_t n_w, ss_batch *batch,
-				ss_workspace *ws, const ss_train_callbacks *cb)
+				ss_workspace *ws, const ss_train_callbacks *cb, double *hit3)
 {
 	int64_t		hits = 0,
 				n = 0;
@@ -254,41 +320,54 @@ validation_hit3(const ss_dims *d, const float *params, const ss_dataset *data,
 	for (int64_t i = 0; i < n_w; i += VALIDATION_BATCH)
 	{
 		int			nb = (int) (n_w - i < VALIDATION_BATCH ? n_w - i : VALIDATION_BATCH);
-		float	   *logits;
-		const int32_t *qt,
-				   *qb;
-		int			n_q;
 
 		if (cb && cb->tick)
 			cb->tick(cb->arg);
 		if (ss_fill_batch(data, w + i, nb, 1, batch) == 0)
 			continue;
-		n_q = ss_model_forward(d, params, batch, SS_QUERY_TARGETS, 0.0f, NULL, ws,
-							   &logits, &qt, &qb);
-		for (int q = 0; q < n_q; q++)
-		{
-			int			y = batch->target[(int64_t) qt[q] * batch->B + qb[q]];
-
-			hits += ss_rank_of(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3;
-		}
-		n += n_q;
+		while (!validation_batch(d, params, batch, ws, &hits, &n))
+			if (!interrupt_served(cb))
+				return 0;
 	}
-	return n > 0 ? (double) hits / n : 0.0;
+	*hit3 = n > 0 ? (double) hits / n : 0.0;
+	return 1;
 }
 
-void
-ss_predict_batch(const ss_dims *d, const float *params, const ss_batch *batch,
-				 ss_workspace *ws, float *probabilities)
+/* softmax probabilities of the batch's last events; 0 when interrupted */
+static int
+predict_batch(const ss_dims *d, const float *params, const ss_batch *batch,
+			  ss_workspace *ws, float *probabilities)
 {
 	float	   *logits;
 	int			n_q = ss_model_forward(d, params, batch, SS_QUERY_LAST, 0.0f, NULL, ws,
 									   &logits, NULL, NULL);
 
+	if (ss_interrupted())
+		return 0;
 	memcpy(probabilities, logits, sizeof(float) * n_q * d->n_classes);
 	ss_softmax_rows(n_q, d->n_classes, probabilities);
+	return !ss_interrupted();
+}
+
+int
+ss_predict_batch(const ss_dims *d, const float *params, const ss_batch *batch,
+				 ss_workspace *ws, float *probabilities)
+{
+	ss_interrupt_begin();
+	predict_batch(d, params, batch, ws, probabilities);
+	return !ss_interrupt_end();
 }
 
 /* ---------------------------------------------------------------- data-parallel steps */
+
+/*
+ * Parameters per slice of the O(parameters) loops of a step, polling for
+ * an interrupt between slices (interrupt.h): some 16 MB of memory traffic
+ * each, a few ms.  The Adam step moves 28 bytes per parameter, the others
+ * 4 to 8.
+ */
+#define SLICE ((int64_t) 1 << 22)
+#define ADAM_SLICE ((int64_t) 1 << 19)
 
 /*
  * With threads > 1 a batch's windows are split between workers, each with
@@ -333,11 +412,18 @@ worker_step(step_worker *w)
 
 	w->n_q = 0;
 	w->loss = 0.0;
-	memset(w->grads, 0, sizeof(float) * w->n_params);
+	for (int64_t i = 0; i < w->n_params; i += SLICE)
+	{
+		if (ss_interrupted())
+			return;
+		memset(w->grads + i, 0, sizeof(float) * (w->n_params - i < SLICE ? w->n_params - i : SLICE));
+	}
 	if (w->targets == 0)
 		return;
 	w->n_q = ss_model_forward(w->d, w->params, w->batch, SS_QUERY_TARGETS, w->dropout, &w->rng,
 							  w->ws, &logits, &qt, &qb);
+	if (ss_interrupted())
+		return;					/* the step is done again, or abandoned */
 	for (int q = 0; q < w->n_q; q++)
 		w->y[q] = w->batch->target[(int64_t) qt[q] * w->batch->B + qb[q]];
 	w->loss = ss_focal_loss(w->n_q, C, logits, w->y, w->alpha, w->gamma, logits, NULL);
@@ -422,17 +508,17 @@ predict_run(void *arg)
 	predict_job *j = (predict_job *) arg;
 
 	if (j->batch->B > 0)
-		ss_predict_batch(j->d, j->params, j->batch, j->ws, j->probabilities);
+		predict_batch(j->d, j->params, j->batch, j->ws, j->probabilities);
 }
 
-void
+int
 ss_predict_batches(const ss_dims *d, const float *params, ss_batch *const *batches,
 				   ss_workspace *const *ws, float *const *probabilities, int n)
 {
 	predict_job jobs[SS_MAX_THREADS];
 
 	if (n < 1)
-		return;
+		return 1;
 	if (n > SS_MAX_THREADS)
 		n = SS_MAX_THREADS;
 	for (int k = 0; k < n; k++)
@@ -445,7 +531,9 @@ ss_predict_batches(const ss_dims *d, const float *params, ss_batch *const *batch
 		if (n > 1 && batches[k]->B > 0)
 			ss_workspace_reserve_predict(ws[k], d, batches[k]);	/* here, not on a worker */
 	}
+	ss_interrupt_begin();
 	run_parallel(predict_run, jobs, sizeof(predict_job), n);
+	return !ss_interrupt_end();
 }
 
 /* Runs one step on n workers; returns the sum over workers of loss x targets. */
@@ -463,12 +551,19 @@ parallel_step(step_worker *workers, int n)
 /*
  * The update after a step, split by parameter ranges between the same
  * threads: sum the workers' gradients into worker 0's and the squares of
- * the sum (for clipping); then scale and take the Adam step.
+ * the sum (for clipping); then scale and take the Adam step.  Both go in
+ * slices (a part of at most SLICE parameters, as at the usual sizes, has
+ * its squares summed in one go: the same sums as without slices).  The sum is done again from the
+ * step's start when interrupted; the Adam step, which changes the
+ * parameters and Adam's moments, is resumed at the slice where it stopped
+ * (next): it is elementwise, so the result is the same.
  */
+
 typedef struct update_part
 {
 	int64_t		lo,
 				hi;
+	int64_t		next;			/* first parameter the Adam step has not updated */
 	const step_worker *workers;
 	int			n_workers;
 	float	   *params;
@@ -483,14 +578,17 @@ update_sum(void *arg)
 {
 	update_part *u = arg;
 
-	for (int k = 1; k < u->n_workers; k++)
-		for (int64_t i = u->lo; i < u->hi; i += INT32_MAX)
-		{
-			int			len = (int) (u->hi - i < INT32_MAX ? u->hi - i : INT32_MAX);
+	u->sum_squares = 0.0;
+	for (int64_t i = u->lo; i < u->hi; i += SLICE)
+	{
+		int			len = (int) (u->hi - i < SLICE ? u->hi - i : SLICE);
 
+		if (ss_interrupted())
+			return;
+		for (int k = 1; k < u->n_workers; k++)
 			ss_vec_axpy(1.0f, u->workers[k].grads + i, u->grads + i, len);
-		}
-	u->sum_squares = ss_sum_squares(u->grads + u->lo, u->hi - u->lo);
+		u->sum_squares += ss_sum_squares(u->grads + i, len);
+	}
 }
 
 static void
@@ -498,37 +596,82 @@ update_apply(void *arg)
 {
 	update_part *u = arg;
 
-	if (u->coef < 1.0f)
-		ss_scale(u->grads + u->lo, u->hi - u->lo, u->coef);
-	ss_adam_apply(u->adam, u->params, u->grads, u->lo, u->hi);
+	while (u->next < u->hi)
+	{
+		int64_t		len = u->hi - u->next < ADAM_SLICE ? u->hi - u->next : ADAM_SLICE;
+
+		if (ss_interrupted())
+			return;
+		if (u->coef < 1.0f)
+			ss_scale(u->grads + u->next, len, u->coef);
+		ss_adam_apply(u->adam, u->params, u->grads, u->next, u->next + len);
+		u->next += len;
+	}
 }
 
-static void
-parallel_update(step_worker *workers, int n, int64_t n_params, float *params,
-				ss_adam *adam, double clip)
+/*
+ * One optimiser step on n workers, watched (interrupt.h): *loss is the sum
+ * over workers of loss x targets, *n_q the targets.  The passes and the
+ * gradient sum are done again from the start when cut short (parameters
+ * and Adam's state are untouched until the update; the dropout streams are
+ * rewound to where they were), the update is resumed.  Returns 0 when
+ * cancelled (interrupt_served): the step is then not applied, or not
+ * wholly, and the training is to be abandoned.
+ */
+static int
+train_step(step_worker *workers, int n, int64_t n_params, float *params,
+		   ss_adam *adam, double clip, const ss_train_callbacks *cb,
+		   double *loss, int *n_q)
 {
 	update_part parts[SS_MAX_THREADS];
+	ss_rng		rngs[SS_MAX_THREADS];
 	double		sum = 0.0;
 	float		coef;
 
 	for (int k = 0; k < n; k++)
 	{
+		rngs[k] = workers[k].rng;
 		parts[k].lo = n_params * k / n;
 		parts[k].hi = n_params * (k + 1) / n;
+		parts[k].next = parts[k].lo;
 		parts[k].workers = workers;
 		parts[k].n_workers = n;
 		parts[k].params = params;
 		parts[k].grads = workers[0].grads;
 		parts[k].adam = adam;
 	}
-	run_parallel(update_sum, parts, sizeof(update_part), n);
+	for (;;)
+	{
+		ss_interrupt_begin();
+		*loss = parallel_step(workers, n);
+		if (!ss_interrupted())
+			run_parallel(update_sum, parts, sizeof(update_part), n);
+		if (!ss_interrupt_end())
+			break;
+		if (!interrupt_served(cb))
+			return 0;
+		for (int k = 0; k < n; k++)
+			workers[k].rng = rngs[k];
+	}
+	*n_q = 0;
 	for (int k = 0; k < n; k++)
+	{
+		*n_q += workers[k].n_q;
 		sum += parts[k].sum_squares;
+	}
 	coef = ss_clip_coef(sum, clip);
 	ss_adam_begin(adam);
 	for (int k = 0; k < n; k++)
 		parts[k].coef = coef;
-	run_parallel(update_apply, parts, sizeof(update_part), n);
+	for (;;)
+	{
+		ss_interrupt_begin();
+		run_parallel(update_apply, parts, sizeof(update_part), n);
+		if (!ss_interrupt_end())
+			return 1;
+		if (!interrupt_served(cb))
+			return 0;
+	}
 }
 
 /* ---------------------------------------------------------------- training */
@@ -640,12 +783,34 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	ss_rng_seed(&init_rng, (uint64_t) opt->seed);
 	ss_rng_seed(&sample_rng, (uint64_t) opt->seed ^ 0x5eed5a3b1e5ULL);
 	ss_rng_seed(&dropout_rng, (uint64_t) opt->seed ^ 0xd509u);
-	params = SS_NEW_ARRAY(float, n_params);
-	grads = SS_NEW_ARRAY(float, n_params);
-	res->params = SS_NEW_ARRAY(float, n_params);
+	/* not zeroed: each is written whole before it is read (gigabytes at hidden 4096) */
+	params = (float *) ss_alloc(sizeof(float) * n_params);
+	grads = (float *) ss_alloc(sizeof(float) * n_params);
+	res->params = (float *) ss_alloc(sizeof(float) * n_params);
 	res->n_params = n_params;
-	ss_params_init(d, params, &init_rng);
-	memcpy(res->params, params, sizeof(float) * n_params);
+	for (;;)
+	{
+		/* watched: about a second at hidden 4096 with 4 layers; from the seed again when cut */
+		ss_rng		rng = init_rng;
+
+		ss_interrupt_begin();
+		ss_params_init(d, params, &rng);
+		if (!ss_interrupt_end())
+			break;
+		if (!interrupt_served(cb))
+		{
+			ss_free(params);
+			ss_free(grads);
+			ss_free(alpha);
+			ss_free(cdf);
+			ss_free(counts);
+			ss_free(w);
+			ss_free(vw);
+			ss_train_result_free(res);
+			return ss_train_cancelled;
+		}
+	}
+	copy_params(res->params, params, n_params, cb);
 	adam = ss_adam_new(n_params, (float) opt->learning_rate);
 	order = SS_NEW_ARRAY(int64_t, n_w);
 	picked = SS_NEW_ARRAY(ss_window, opt->batch_size);
@@ -661,7 +826,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		memset(wk, 0, sizeof(*wk));
 		wk->batch = k == 0 ? batch : ss_batch_new(d, opt->batch_size, opt->max_length);
 		wk->ws = k == 0 ? ws : ss_workspace_new();
-		wk->grads = k == 0 ? grads : SS_NEW_ARRAY(float, n_params);
+		wk->grads = k == 0 ? grads : (float *) ss_alloc(sizeof(float) * n_params);
 		wk->y = k == 0 ? y : SS_NEW_ARRAY(int32_t, (int64_t) opt->batch_size * opt->max_length + 1);
 		wk->rng = dropout_rng;
 		if (k > 0)
@@ -740,13 +905,17 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 				workers[k].params = params;
 				workers[k].total_targets = nt;
 			}
-			loss = parallel_step(workers, n_workers);
-			for (int k = 0; k < n_workers; k++)
-				n_q += workers[k].n_q;
-			parallel_update(workers, n_workers, n_params, params, adam, opt->clip);
+			if (!train_step(workers, n_workers, n_params, params, adam, opt->clip, cb,
+							&loss, &n_q))
+			{
+				err = ss_train_cancelled;
+				break;
+			}
 			loss_sum += loss;
 			n_targets += n_q;
 		}
+		if (err != NULL)
+			break;
 		st.epoch = epoch;
 		st.seconds = now_seconds() - t0;
 		st.gemm_flops = ss_blas_flops() - flops0;
@@ -755,8 +924,12 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		res->seconds_total += st.seconds;
 		res->epochs_run = epoch;
 		t0 = now_seconds();
-		if (n_vw > 0)
-			st.validation_hit3 = validation_hit3(d, params, data, vw, n_vw, batch, ws, cb);
+		if (n_vw > 0 &&
+			!validation_hit3(d, params, data, vw, n_vw, batch, ws, cb, &st.validation_hit3))
+		{
+			err = ss_train_cancelled;
+			break;
+		}
 		st.validation_seconds = now_seconds() - t0;
 		res->targets_per_second += n_targets;	/* summed, divided below */
 		if (n_vw == 0 || st.validation_hit3 > res->best_validation_hit3)
@@ -764,7 +937,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			st.improved = 1;
 			res->best_validation_hit3 = st.validation_hit3;
 			res->best_epoch = epoch;
-			memcpy(res->params, params, sizeof(float) * n_params);
+			copy_params(res->params, params, n_params, cb);
 			since_best = 0;
 		}
 		else
@@ -778,6 +951,8 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		? res->targets_per_second / res->seconds_total : 0.0;
 	res->workspace_bytes = ss_workspace_bytes(ws);
 	res->class_counts = counts;
+	if (err != NULL)
+		ss_train_result_free(res);	/* cancelled: nothing to keep */
 
 	for (int k = 1; k < n_workers; k++)
 	{
@@ -798,7 +973,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	ss_free(alpha);
 	ss_free(w);
 	ss_free(vw);
-	return NULL;
+	return err;
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -931,12 +1106,12 @@ replay_training(const ss_dims *d, const ss_dataset *data, const int32_t *fit, in
 	ss_rng		rng;
 
 	ss_rng_seed(&rng, (uint64_t) o->seed ^ 0x5eed5a3b1e5ULL);	/* ss_train's sample stream */
-	for (int epoch = 1; epoch <= o->epochs && n_w > 0; epoch++)
+	for (int epoch = 1; epoch <= o->epochs && n_w > 0 && !ss_interrupted(); epoch++)
 	{
 		int64_t		next = 0;
 
 		draw_epoch(n_w, cdf, &rng, order);
-		while (next < n_w)
+		while (next < n_w && !ss_interrupted())
 		{
 			int64_t		first = next,
 						budget = 0,

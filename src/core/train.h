@@ -68,7 +68,11 @@ typedef struct ss_epoch_stats
 typedef struct ss_train_callbacks
 {
 	void	   *arg;
-	/* called between batches: may throw (longjmp) to cancel */
+	/*
+	 * called on the calling thread, no worker running, between batches and
+	 * whenever an interrupt cut watched work short (interrupt.h): may throw
+	 * (longjmp) to cancel
+	 */
 	void		(*tick) (void *arg);
 	void		(*epoch_done) (void *arg, const ss_epoch_stats *stats);
 } ss_train_callbacks;
@@ -92,7 +96,17 @@ typedef struct ss_train_result
  * Trains on the clients listed in fit (early stopping on val; n_val may be
  * 0, then the last epoch is kept).  dims must be finished (ss_dims_finish).
  * Returns NULL on success or an error message.
+ *
+ * The work between two ticks is watched (interrupt.h): an interrupt flag
+ * set during a step cuts it short within some 0.1 s at any size, on every
+ * thread; the step is then not applied, the tick is called, and when it
+ * returns with the flags clear the step is done again (the trained
+ * parameters are those of an uninterrupted run).  When it returns with a
+ * flag still set, ss_train returns ss_train_cancelled (compare the pointer)
+ * having freed everything; no thread outlives the call either way.
  */
+extern const char ss_train_cancelled[];
+
 const char *ss_train(const ss_dims *dims, const ss_dataset *data,
 					 const int32_t *fit, int n_fit,
 					 const int32_t *val, int n_val,
@@ -168,17 +182,20 @@ int			ss_window_stride(const ss_train_options *o);
 /*
  * Prediction for a set of histories: probabilities[i x C] of the event
  * after the last one of each sequence in batch (eval mode, softmax).
+ * Watched (interrupt.h): returns 1, or 0 when an interrupt cut it short
+ * (the probabilities are then undefined: serve the interrupt, call again).
  */
-void		ss_predict_batch(const ss_dims *d, const float *params,
+int			ss_predict_batch(const ss_dims *d, const float *params,
 							 const ss_batch *batch, ss_workspace *ws,
 							 float *probabilities);
 
 /*
  * ss_predict_batch on n batches at once, batch k on thread k (the calling
  * thread runs batch 0); each batch has its own workspace, grown here before
- * the threads start.  A batch with B = 0 is skipped.
+ * the threads start.  A batch with B = 0 is skipped.  Returns 1, or 0 when
+ * interrupted, as ss_predict_batch.
  */
-void		ss_predict_batches(const ss_dims *d, const float *params, ss_batch *const *batches,
+int			ss_predict_batches(const ss_dims *d, const float *params, ss_batch *const *batches,
 							   ss_workspace *const *ws, float *const *probabilities, int n);
 
 /*

@@ -8,14 +8,15 @@
 #include "catalog/pg_type.h"
 #include "common/md5.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
 #include "../core/blas.h"
+#include "../core/interrupt.h"
 #include "../core/ss_alloc.h"
 
 PG_MODULE_MAGIC;
@@ -99,14 +100,42 @@ check_max_training_memory(int *newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * The core cut a computation short because an interrupt is pending
+ * (interrupt.h): serve it.  CHECK_FOR_INTERRUPTS throws for a cancel or a
+ * termination; should it return with a flag still set (interrupts held off
+ * here), computing again would be cut short again: cancel the statement.
+ */
+void
+core_serve_interrupt(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (QueryCancelPending || ProcDiePending)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling statement due to user request")));
+}
+
 void
 _PG_init(void)
 {
+	const volatile sig_atomic_t *flags[2] = {&QueryCancelPending, &ProcDiePending};
+
 	/*
 	 * Nothing heavy here: OpenBLAS is loaded on first use (see blas.h), so a
 	 * postmaster that preloads this library starts no BLAS threads.
 	 */
 	ss_set_allocator(core_alloc, core_free);
+
+	/*
+	 * The core's long loops, on any thread, stop once a cancel (also
+	 * statement_timeout) or a termination is pending: these flags are set
+	 * by PostgreSQL's signal handlers, and the core only reads them.  Not
+	 * InterruptPending: it is also set for requests that need no stop (a
+	 * barrier, a memory context dump, ...), each of which would cost a cut
+	 * step done again.
+	 */
+	ss_interrupt_watch(flags, 2);
 	DefineCustomIntVariable("seqsales.max_training_memory",
 							"Memory a training may use (encoded events, model, optimiser state and one batch's activations).",
 							"seqsales_train checks its estimate against this before training and while it reads rows; -1 means no limit. "

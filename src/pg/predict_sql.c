@@ -292,7 +292,8 @@ seqsales_predict(PG_FUNCTION_ARGS)
 		/* one history: no OpenBLAS needed (ss_sgemm_plain, the packed kernel) */
 		MemoryContext prev = core_use_context(m->cxt);
 
-		ss_predict_batch(&m->dims, m->params, m->batch, m->ws, m->probs);
+		while (!ss_predict_batch(&m->dims, m->params, m->batch, m->ws, m->probs))
+			core_serve_interrupt();	/* cut short: throws, or computes again */
 		core_use_context(prev);
 	}
 	else
@@ -449,7 +450,8 @@ score_batch(ScoreScan *s)
 			batch->target[i] = -1;
 	}
 	prev = core_use_context(s->call_cxt);
-	ss_predict_batches(&m->dims, m->params, s->batch, s->ws, s->probs, n_parts);
+	while (!ss_predict_batches(&m->dims, m->params, s->batch, s->ws, s->probs, n_parts))
+		core_serve_interrupt();
 	core_use_context(prev);
 	/* order[j] went to thread j % n_parts, row j / n_parts: invert for scan order */
 	for (int j = 0; j < B; j++)

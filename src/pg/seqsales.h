@@ -111,6 +111,8 @@ const char *time_kind_name(TimeKind k);
  * a history query can run another prediction).
  */
 MemoryContext core_use_context(MemoryContext cxt);
+/* after the core returned "interrupted" (../core/interrupt.h): throws, or returns to compute again */
+void		core_serve_interrupt(void);
 
 /* seqsales.max_training_memory: ERROR when bytes exceed it */
 extern int	seqsales_max_training_memory_mb;

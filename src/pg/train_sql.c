@@ -20,6 +20,7 @@
 
 #include "../core/blas.h"
 #include "../core/blob.h"
+#include "../core/interrupt.h"
 #include "../core/encode.h"
 #include "catalog.h"
 #include "load.h"
@@ -539,10 +540,18 @@ seqsales_train(PG_FUNCTION_ARGS)
 	 * in blocks that double up to ALLOCSET_DEFAULT_MAXSIZE: the last one may
 	 * be as large as all the others, up to that size)
 	 */
-	memory_estimate = ss_train_memory_estimate(&dims, &data, fit, n_fit, val, n_val, &opt,
-											   (int64) MemoryContextMemAllocated(train_cxt, true) + 1024 * 1024,
-											   (int64) work_mem * 1024
-											   + Min((int64) work_mem * 1024, ALLOCSET_DEFAULT_MAXSIZE));
+	/* watched: it replays every epoch's steps, seconds on tens of millions of events */
+	for (;;)
+	{
+		ss_interrupt_begin();
+		memory_estimate = ss_train_memory_estimate(&dims, &data, fit, n_fit, val, n_val, &opt,
+												   (int64) MemoryContextMemAllocated(train_cxt, true) + 1024 * 1024,
+												   (int64) work_mem * 1024
+												   + Min((int64) work_mem * 1024, ALLOCSET_DEFAULT_MAXSIZE));
+		if (!ss_interrupt_end())
+			break;
+		core_serve_interrupt();	/* throws, or the estimate is made again */
+	}
 	check_training_memory(memory_estimate, "events, model, optimiser state and activations");
 	ereport(DEBUG1,
 			(errmsg("seqsales: %d clients (%d fitting, %d validation), " INT64_FORMAT " events, %d categories, %s",
@@ -554,7 +563,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 	err = ss_train(&dims, &data, fit, n_fit, val, n_val, &opt, &cb, &res);
 	if (err != NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
+				(errcode(err == ss_train_cancelled ? ERRCODE_QUERY_CANCELED : ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot train on relation %s: %s", get_rel_name(relid), err)));
 	ss_blas_set_threads(1);
 	for (int64 i = 0; i < res.n_params; i++)

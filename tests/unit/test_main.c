@@ -13,6 +13,7 @@ void		run_blob_fixture_tests(const char *fixture_dir);
 void		run_train_tests(void);
 void		run_encode_tests(void);
 void		run_memory_tests(void);
+void		run_interrupt_tests(void);
 
 int
 main(int argc, char **argv)
@@ -31,6 +32,7 @@ main(int argc, char **argv)
 	run_train_tests();
 	run_encode_tests();
 	run_memory_tests();
+	run_interrupt_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0;
