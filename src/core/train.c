@@ -685,6 +685,36 @@ ss_train_result_free(ss_train_result *r)
 	r->class_counts = NULL;
 }
 
+/* the window draws' sampling stream: seed ^ this */
+#define SAMPLE_SEED_MIX 0x5eed5a3b1e5ULL
+
+/*
+ * Weighted sampling's cumulative weights: window i weighs the mean over its
+ * owned targets of 1 / (their class's count).
+ */
+static double *
+window_cdf(const ss_dataset *data, const ss_window *w, int64_t n_w, const double *counts)
+{
+	double	   *cdf = SS_NEW_ARRAY(double, n_w > 0 ? n_w : 1),
+				acc = 0.0;
+
+	for (int64_t i = 0; i < n_w; i++)
+	{
+		double		sum = 0.0;
+		int64_t		k = 0;
+
+		for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
+			if (data->target[r] >= 0)
+			{
+				sum += 1.0 / counts[data->target[r]];
+				k++;
+			}
+		acc += k > 0 ? sum / k : 0.0;
+		cdf[i] = acc;
+	}
+	return cdf;
+}
+
 const char *
 ss_train(const ss_dims *d, const ss_dataset *data,
 		 const int32_t *fit, int n_fit, const int32_t *val, int n_val,
@@ -760,28 +790,10 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			alpha[c] = counts[c] > 0 ? (float) (1.0 / sqrt(counts[c]) / mean) : 0.0f;
 	}
 	if (opt->weighted_sampling)
-	{
-		double		acc = 0.0;
-
-		cdf = SS_NEW_ARRAY(double, n_w);
-		for (int64_t i = 0; i < n_w; i++)
-		{
-			double		sum = 0.0;
-			int64_t		k = 0;
-
-			for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
-				if (data->target[r] >= 0)
-				{
-					sum += 1.0 / counts[data->target[r]];
-					k++;
-				}
-			acc += k > 0 ? sum / k : 0.0;
-			cdf[i] = acc;
-		}
-	}
+		cdf = window_cdf(data, w, n_w, counts);
 
 	ss_rng_seed(&init_rng, (uint64_t) opt->seed);
-	ss_rng_seed(&sample_rng, (uint64_t) opt->seed ^ 0x5eed5a3b1e5ULL);
+	ss_rng_seed(&sample_rng, (uint64_t) opt->seed ^ SAMPLE_SEED_MIX);
 	ss_rng_seed(&dropout_rng, (uint64_t) opt->seed ^ 0xd509u);
 	/* not zeroed: each is written whole before it is read (gigabytes at hidden 4096) */
 	params = (float *) ss_alloc(sizeof(float) * n_params);
@@ -1063,27 +1075,13 @@ static double *
 sampling_cdf(const ss_dims *d, const ss_dataset *data, const ss_window *w, int64_t n_w)
 {
 	double	   *counts = SS_NEW_ARRAY(double, d->n_classes),
-			   *cdf = SS_NEW_ARRAY(double, n_w > 0 ? n_w : 1),
-				acc = 0.0;
+			   *cdf;
 
 	for (int64_t i = 0; i < n_w; i++)
 		for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
 			if (data->target[r] >= 0)
 				counts[data->target[r]] += 1.0;
-	for (int64_t i = 0; i < n_w; i++)
-	{
-		double		sum = 0.0;
-		int64_t		k = 0;
-
-		for (int64_t r = first_owned(&w[i]); r <= w[i].end; r++)
-			if (data->target[r] >= 0)
-			{
-				sum += 1.0 / counts[data->target[r]];
-				k++;
-			}
-		acc += k > 0 ? sum / k : 0.0;
-		cdf[i] = acc;
-	}
+	cdf = window_cdf(data, w, n_w, counts);
 	ss_free(counts);
 	return cdf;
 }
@@ -1105,7 +1103,7 @@ replay_training(const ss_dims *d, const ss_dataset *data, const int32_t *fit, in
 	int64_t    *order = SS_NEW_ARRAY(int64_t, n_w > 0 ? n_w : 1);
 	ss_rng		rng;
 
-	ss_rng_seed(&rng, (uint64_t) o->seed ^ 0x5eed5a3b1e5ULL);	/* ss_train's sample stream */
+	ss_rng_seed(&rng, (uint64_t) o->seed ^ SAMPLE_SEED_MIX);	/* ss_train's sample stream */
 	for (int epoch = 1; epoch <= o->epochs && n_w > 0 && !ss_interrupted(); epoch++)
 	{
 		int64_t		next = 0;
