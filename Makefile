@@ -52,6 +52,10 @@ tests/unit/test_core tests/unit/test_core_asan: $(CORE_SRCS) $(wildcard src/core
 
 .PHONY: unit
 
+print-regress:
+	@echo $(REGRESS)
+.PHONY: print-regress
+
 bench/core_bench: bench/core_bench.c bench/bench_clock.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/core_bench.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
