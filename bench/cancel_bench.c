@@ -205,8 +205,14 @@ main(int argc, char **argv)
 		flag = 0;
 		ticks = 0;
 		served_at = 0.0;
-		/* train: inside step 1 (after tick 1); validation: inside epoch 1's validation */
-		sa.wait_ticks = strcmp(mode, "validation") == 0 ? 2 : 1;
+		/*
+		 * ticks before the first step: one per 16 MB slice but the first of
+		 * the copy of the initial weights (ss_train); then train: inside
+		 * step 1 (after its tick) or later; validation: inside epoch 1's
+		 * validation (one step, then the first validation batch's tick)
+		 */
+		sa.wait_ticks = (int) ((ss_param_count(&dims) - 1) / (1 << 22)) +
+			(strcmp(mode, "validation") == 0 ? 2 : 1);
 		sa.delay = ss_rng_uniform(&r) * step_guess;
 		if (strcmp(mode, "predict") == 0)
 		{

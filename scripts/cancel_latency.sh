@@ -103,12 +103,13 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # backend has a second thread (a training with threads > 1 is inside a step),
 # else once READY appears in its messages (empty: once it shows in
 # pg_stat_activity); then WAIT seconds more plus up to 1.5 s at random, and
-# cancels it.  Prints "latency status cpu_ticks_after threads_after";
+# cancels it.  Prints "latency status cpu_ticks_after threads_after
+# peak_rss_mb";
 # latency -1 when still running after --timeout (then terminated), -3 when
 # it never became ready.
 cancel_sql() {
     local sql="$1" ready="$2" pattern="$3" wait="$4"
-    local out="$WORK/run.out" err="$WORK/run.err" pid="" lat t0 delay ticks0 ticks1 nthreads status
+    local out="$WORK/run.out" err="$WORK/run.err" pid="" lat t0 delay ticks0 ticks1 nthreads status rss
     : > "$err"
     psql -X -q -d "$DB" >"$out" 2>"$err" <<SQL &
 SET client_min_messages = debug1;
@@ -130,7 +131,7 @@ SQL
             fi
         fi
         if ! kill -0 "$bg" 2>/dev/null || [ $((SECONDS - t0)) -gt 60 ]; then
-            echo "-3 not-started 0 0"; cat "$err" >&2; wait "$bg" || true; return
+            echo "-3 not-started 0 0 0"; cat "$err" >&2; wait "$bg" || true; return
         fi
         sleep 0.02
     done
@@ -146,9 +147,10 @@ SQL
     nthreads="$(ls "/proc/$pid/task" 2>/dev/null | wc -l)"
     sleep 0.5
     ticks1="$(cpu_ticks "$pid")"
+    rss="$(awk '/^VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || echo 0)"
     wait "$bg" || true
     if grep -q 'canceling statement due to user request' "$err"; then status=57014; else status=other; fi
-    echo "$lat $status $((ticks1 - ticks0)) $nthreads"
+    echo "$lat $status $((ticks1 - ticks0)) $nthreads ${rss:-0}"
 }
 
 # train_sql TABLE HIDDEN BATCH THREADS [EPOCHS MODEL]: the training statement
@@ -169,14 +171,16 @@ check() {   # 1|0 message
 # cancels LABEL WHAT N STATEMENT READY PATTERN: N cancels (cancel_sql), each
 # checked; the latencies go to $WORK/LABEL
 cancels() {
-    local label="$1" what="$2" n="$3" r lat status cpu nth
+    local label="$1" what="$2" n="$3" r lat status cpu nth rss
     shift 3
     : > "$WORK/$label"
+    : > "$WORK/$label.rss"
     for ((i = 1; i <= n; i++)); do
         r="$(cancel_sql "$@")"
-        read -r lat status cpu nth <<< "$r"
+        read -r lat status cpu nth rss <<< "$r"
         echo "$lat" >> "$WORK/$label"
-        echo "$what, cancel $i: $lat s, $status, $cpu CPU ticks in 0.5 s after, $nth threads" >&2
+        echo "$rss" >> "$WORK/$label.rss"
+        echo "$what, cancel $i: $lat s, $status, $cpu CPU ticks in 0.5 s after, $nth threads, peak RSS $rss MB" >&2
         check "$([ "$status" = 57014 ] && echo 1 || echo 0)" "$what: cancelled with SQLSTATE 57014 ($status)"
         check "$(awk -v l="$lat" 'BEGIN { print (l >= 0 && l < 2) ? 1 : 0 }')" "$what: left the statement $lat s after pg_cancel_backend (limit 2 s)"
         check "$([ "${cpu:-99}" -le 2 ] && echo 1 || echo 0)" "$what: no CPU burnt after the cancel ($cpu ticks in 0.5 s)"
@@ -224,8 +228,8 @@ if [ -z "$REPORT" ]; then
 else
     log "cancel latency report: $CANCELS cancels per size into $REPORT"
     {
-        echo "| hidden_size | batch_size | clients (order lines) | threads | latencies (s) | median (s) |"
-        echo "|---|---|---|---|---|---|"
+        echo "| hidden_size | batch_size | clients (order lines) | threads | latencies (s) | median (s) | backend peak RSS (MB) |"
+        echo "|---|---|---|---|---|---|---|"
     } > "$WORK/report"
     for hidden in 128 512 2048 4096; do
         for batch in 256 65536; do
@@ -236,7 +240,7 @@ else
             fi
             trainings "h${hidden}_b${batch}" "$CANCELS" "$table" "$hidden" "$batch" 2
             lines="$(q -c "SELECT count(*) FROM $table")"
-            echo "| $hidden | $batch | ${table#lines_} ($lines) | 2 | $(paste -sd' ' "$WORK/h${hidden}_b${batch}") | $(median < "$WORK/h${hidden}_b${batch}") |" >> "$WORK/report"
+            echo "| $hidden | $batch | ${table#lines_} ($lines) | 2 | $(paste -sd' ' "$WORK/h${hidden}_b${batch}") | $(median < "$WORK/h${hidden}_b${batch}") | $(sort -n "$WORK/h${hidden}_b${batch}.rss" | tail -1) |" >> "$WORK/report"
         done
     done
     cp "$WORK/report" "$REPORT"
