@@ -37,12 +37,14 @@
 
 /*
  * Work between two polls of a matrix product: 2^28 floating-point
- * operations, some 5 to 10 ms on one core of this machine; the other loops
- * poll after a few ms of work too (see bench/cancel_bench).
+ * operations, some 5 to 10 ms on one core of this machine.  The other loops
+ * poll after a few ms of work too, each budget beside its loops: POLL_WORK
+ * elementary operations (layers.c), POLL_BYTES of packed weights read
+ * (packed.c), POLL_ELEMENTS initialised, masked or copied (model.c), SLICE
+ * and ADAM_SLICE parameters (train.c).  bench/cancel_bench measures the
+ * result.
  */
-#ifndef SS_POLL_FLOPS
 #define SS_POLL_FLOPS (1.0 * (1 << 28))
-#endif
 
 /*
  * The flags to watch (n <= SS_MAX_INTERRUPT_FLAGS; NULL entries are

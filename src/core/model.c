@@ -24,7 +24,7 @@ row_poll(int64_t i, int64_t n)
 }
 
 /*
- * dst = src (src NULL: zeros) over n floats, in slices of 4 MB with a poll
+ * dst = src (src NULL: zeros) over n floats, in slices of 16 MB with a poll
  * between them: activations of a large batch are hundreds of MB.
  */
 static void

@@ -39,7 +39,6 @@ ss_pack(int trans, int K, int N, const float *w, int ldw,
 
 		if ((j0 / NR) % per_poll == per_poll - 1 && ss_interrupted())
 			return;
-
 		memset(p, 0, sizeof(float) * NR);
 		if (bias != NULL)
 			memcpy(p, bias + j0, sizeof(float) * nc);

@@ -416,7 +416,8 @@ worker_step(step_worker *w)
 	{
 		if (ss_interrupted())
 			return;
-		memset(w->grads + i, 0, sizeof(float) * (w->n_params - i < SLICE ? w->n_params - i : SLICE));
+		memset(w->grads + i, 0,
+			   sizeof(float) * (w->n_params - i < SLICE ? w->n_params - i : SLICE));
 	}
 	if (w->targets == 0)
 		return;
@@ -553,12 +554,11 @@ parallel_step(step_worker *workers, int n)
  * threads: sum the workers' gradients into worker 0's and the squares of
  * the sum (for clipping); then scale and take the Adam step.  Both go in
  * slices (a part of at most SLICE parameters, as at the usual sizes, has
- * its squares summed in one go: the same sums as without slices).  The sum is done again from the
- * step's start when interrupted; the Adam step, which changes the
- * parameters and Adam's moments, is resumed at the slice where it stopped
- * (next): it is elementwise, so the result is the same.
+ * its squares summed in one go: the same sums as without slices).  When
+ * interrupted, the sum is done again from the step's start; the Adam step,
+ * which changes the parameters and Adam's moments, is resumed at the slice
+ * where it stopped (next): it is elementwise, so the result is the same.
  */
-
 typedef struct update_part
 {
 	int64_t		lo,
