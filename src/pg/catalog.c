@@ -60,16 +60,26 @@ catalog_write_end(CatalogWrite *w)
 }
 
 void
+catalog_check_writable(const char *fn_name)
+{
+	PreventCommandDuringRecovery(fn_name);
+	PreventCommandIfReadOnly(fn_name);
+}
+
+void
 catalog_check_owner(Oid owner, const char *name, const char *action)
 {
-	if (OidIsValid(owner) && !has_privs_of_role(GetUserId(), owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to %s model \"%s\"", action, name),
-				 errdetail("Model \"%s\" belongs to role %s.", name, GetUserNameFromId(owner, true)
-						   ? GetUserNameFromId(owner, true) : "(dropped)"),
-				 errhint("Only members of the owning role may retrain, drop or grant a model; "
-						 "train under another name.")));
+	char	   *owner_name;
+
+	if (!OidIsValid(owner) || has_privs_of_role(GetUserId(), owner))
+		return;
+	owner_name = GetUserNameFromId(owner, true);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s model \"%s\"", action, name),
+			 errdetail("Model \"%s\" belongs to role %s.", name, owner_name ? owner_name : "(dropped)"),
+			 errhint("Only members of the owning role may retrain, drop or grant a model; "
+					 "train under another name.")));
 }
 
 Oid
@@ -123,8 +133,7 @@ lock_name(const char *name)
 void
 catalog_prepare_training(const Catalog *cat, const char *name)
 {
-	PreventCommandDuringRecovery("seqsales_train()");
-	PreventCommandIfReadOnly("seqsales_train()");
+	catalog_check_writable("seqsales_train()");
 	lock_name(name);
 	catalog_check_owner(catalog_name_owner(cat, name), name, "retrain");
 }

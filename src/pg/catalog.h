@@ -58,6 +58,9 @@ void		catalog_prepare_training(const Catalog *cat, const char *name);
  */
 Oid			catalog_name_owner(const Catalog *cat, const char *name);
 
+/* 25006 on a hot standby or in a read-only transaction, naming fn_name */
+void		catalog_check_writable(const char *fn_name);
+
 /* ERROR unless the caller has the privileges of owner (42501). */
 void		catalog_check_owner(Oid owner, const char *name, const char *action);
 

@@ -6,7 +6,6 @@
  */
 #include "load.h"
 
-#include <float.h>
 #include <math.h>
 
 #include "miscadmin.h"
@@ -152,9 +151,11 @@ load_row(TupleTableSlot *slot, void *arg)
 	{
 		double		v = nulls[3 + cols->n_cat + j] ? NAN : DatumGetFloat8(values[3 + cols->n_cat + j]);
 
-		if (isfinite(v) && fabs(v) > FLT_MAX)
-			r->unrepresentable++;	/* finite in float8, infinite in float4 */
-		r->num[e * r->n_numeric + j] = ss_numeric_value(v);	/* NaN: missing */
+		float		x = ss_numeric_value(v);	/* NaN: missing */
+
+		if (isfinite(v) && isnan(x))
+			r->unrepresentable++;	/* finite in float8, beyond float4 */
+		r->num[e * r->n_numeric + j] = x;
 	}
 	if (cols->time_kind != TIME_INTEGER)
 		r->num[e * r->n_numeric + cols->n_num] =

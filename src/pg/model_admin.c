@@ -39,8 +39,7 @@ begin_change(FunctionCallInfo fcinfo, const char *name, const char *action, Cata
 {
 	Oid			owner;
 
-	PreventCommandDuringRecovery(action);
-	PreventCommandIfReadOnly(action);
+	catalog_check_writable(psprintf("%s()", get_func_name(fcinfo->flinfo->fn_oid)));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	catalog_open(fcinfo->flinfo->fn_oid, cat);

@@ -75,7 +75,6 @@ static void
 cache_drop(CachedModel *m)
 {
 	list_remove(&cache_head, m);
-	m->cached = false;
 	if (m->pins > 0)
 	{
 		m->next = detached;
@@ -397,7 +396,6 @@ model_cache_get(const char *schema, const char *name)
 	if (count >= MAX_CACHED_MODELS && unpinned != NULL)
 		cache_drop(unpinned);	/* (when all are pinned, nesting is deep: keep them) */
 	m = model_load(schema, id, xmin, row_name);
-	m->cached = true;
 	m->next = cache_head;
 	cache_head = m;
 	pin(&m->pins);
@@ -405,13 +403,8 @@ model_cache_get(const char *schema, const char *name)
 }
 
 SourcePlan *
-source_plan_get(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name, Oid client_type,
-				const char *query)
+source_plan_find(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name, Oid client_type)
 {
-	SourcePlan *p = NULL;
-	SPIPlanPtr	plan;
-	bool		new_slot = false;
-
 	for (int i = 0; i < m->n_plans; i++)
 	{
 		SourcePlan *q = &m->plans[i];
@@ -424,6 +417,17 @@ source_plan_get(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name, Oid 
 			return q;
 		}
 	}
+	return NULL;
+}
+
+SourcePlan *
+source_plan_add(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name, Oid client_type,
+				const char *query)
+{
+	SourcePlan *p = NULL;
+	SPIPlanPtr	plan;
+	bool		new_slot = false;
+
 	/* a slot to (re)use: this source's stale one, a free one, or the least recently used */
 	for (int i = 0; i < m->n_plans && p == NULL; i++)
 		if (m->plans[i].arg_rel == arg_rel && m->plans[i].pins == 0)

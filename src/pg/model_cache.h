@@ -14,7 +14,7 @@
  * SPI_finish or, when the call fails, by the abort of its (sub)transaction.
  * A pinned model is never freed, only detached from the cache (when
  * evicted or when its row changed) and freed once unpinned.  Its history
- * plans are pinned the same way (source_plan_get).
+ * plans are pinned the same way (source_plan_find / source_plan_add).
  */
 #ifndef SEQSALES_MODEL_CACHE_H
 #define SEQSALES_MODEL_CACHE_H
@@ -63,7 +63,6 @@ typedef struct CachedModel
 	SourcePlan	plans[MAX_SOURCE_PLANS];	/* never moved while the model lives */
 	uint64		plan_clock;
 	int			pins;			/* calls using it */
-	bool		cached;			/* still in the cache (else freed when unpinned) */
 	ss_workspace *ws;
 	ss_batch   *batch;
 	float	   *probs;
@@ -79,12 +78,16 @@ typedef struct CachedModel
 CachedModel *model_cache_get(const char *schema, const char *name);
 
 /*
- * The plan of m's history query on relation relid, already checked by the
- * caller (rel, its qualified name rel_name, client_type), pinned like the
- * model; query builds its text.  When every slot of m is pinned by outer
- * calls, the plan is one for this call alone, freed by SPI_finish.
+ * The kept plan of m's history query on relation relid, for a relation
+ * already checked by the caller (rel, its qualified name rel_name,
+ * client_type), pinned like the model; NULL when there is none yet or the
+ * relation changed.  source_plan_add then prepares it from the query text
+ * (built only then); when every slot of m is pinned by outer calls, the
+ * plan is one for this call alone, freed by SPI_finish.
  */
-SourcePlan *source_plan_get(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name,
+SourcePlan *source_plan_find(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name,
+							 Oid client_type);
+SourcePlan *source_plan_add(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name,
 							Oid client_type, const char *query);
 
 #endif

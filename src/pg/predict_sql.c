@@ -5,7 +5,6 @@
  */
 #include "seqsales.h"
 
-#include <float.h>
 #include <math.h>
 
 #include "access/parallel.h"
@@ -92,12 +91,15 @@ history_plan(CachedModel *m, Oid relid)
 	ColumnSpec	cols;
 	Oid			rel = source_relation(m, relid, &cols);
 	char	   *rel_name = qualified_relation_name(rel);
+	SourcePlan *plan = source_plan_find(m, relid, rel, rel_name, cols.client_type);
 	StringInfoData q;
 
+	if (plan != NULL)
+		return plan;
 	initStringInfo(&q);
 	columns_history_query(&cols, rel, true, true, &q);
 	appendStringInfo(&q, " LIMIT %d", m->max_length + 1);
-	return source_plan_get(m, relid, rel, rel_name, cols.client_type, q.data);
+	return source_plan_add(m, relid, rel, rel_name, cols.client_type, q.data);
 }
 
 /* The client id argument as a value of the client column's type. */
