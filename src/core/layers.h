@@ -126,6 +126,78 @@ void		ss_gru_backward(int T, int B, int D, int H, const float *x,
 							const float *zeros, float *sink, float *pack, const int32_t *rows,
 							float *scratch);
 
+/* ---------------------------------------------------------------- LSTM */
+
+/*
+ * One LSTM layer over T steps of a batch of B sequences (PyTorch semantics,
+ * gate order i, f, g, o; h_{-1} = c_{-1} = 0), in lstm_layer.c:
+ *   i = sig(W_ii x + b_ii + W_hi h + b_hi)    f = sig(W_if x + b_if + W_hf h + b_hf)
+ *   g = tanh(W_ig x + b_ig + W_hg h + b_hg)   o = sig(W_io x + b_io + W_ho h + b_ho)
+ *   c' = f * c + i * g,   h' = o * tanh(c')
+ * x[TB x D], w_ih[4H x D], w_hh[4H x H], b_ih[4H], b_hh[4H].  Saves
+ * gates[TB x 4H] (i, f, g, o, after their nonlinearities) and c[TB x H]
+ * (the cell states) for the backward pass; h[TB x H] receives the hidden
+ * states.  zeros[H] must hold zeros.  pack (NULL, or
+ * ss_pack_scratch_floats of the larger of D x 4H and H x 4H) holds the
+ * packed weights.  rows (NULL: all B at every step) gives rows[t], the
+ * sequences 0 .. rows[t] - 1 still going at step t (non-increasing in t);
+ * the others get h = c = 0 and are skipped.  Allocates nothing (it may run
+ * on a worker thread); polls for interrupts at every step.
+ *
+ * ss_lstm_steps_forward is the recurrence alone: gates holds the input
+ * projections x W_ih^T + b_ih on entry (on the rows in use), so a caller
+ * may compute those for several layers' directions in one product.
+ */
+void		ss_lstm_forward(int T, int B, int D, int H, const float *x,
+							const float *w_ih, const float *w_hh,
+							const float *b_ih, const float *b_hh,
+							float *gates, float *c, float *h,
+							const float *zeros, float *pack, const int32_t *rows);
+void		ss_lstm_steps_forward(int T, int B, int H, const float *w_hh,
+								  const float *b_hh, float *gates, float *c, float *h,
+								  const float *zeros, float *pack, const int32_t *rows);
+
+/*
+ * dh[TB x H] holds dLoss/dh from above on entry and is consumed (the
+ * recurrent gradient is added into it as the loop walks back in time).
+ * dgates[TB x 4H] receives dLoss/d(pre-activations), the same for the
+ * input and the recurrent part (zeros on finished sequences).  dc_step[B x
+ * H] is scratch (the cell gradient carried back).  dx[TB x D] is
+ * overwritten (may be NULL; zeros on finished sequences).  zeros, pack and
+ * rows as for the forward pass; scratch (NULL, or ss_steps_scratch_floats(T,
+ * B, 4H, max(D, H))) lets the weight gradients skip finished sequences.
+ *
+ * ss_lstm_steps_backward is the recurrence alone: it fills dgates and adds
+ * into dw_hh and db_hh; the input part (dx, dw_ih, db_ih) is then
+ * ss_dense_backward_steps over dgates.
+ */
+void		ss_lstm_backward(int T, int B, int D, int H, const float *x,
+							 const float *w_ih, const float *w_hh,
+							 const float *gates, const float *c, const float *h,
+							 float *dh, float *dgates, float *dc_step, float *dx,
+							 float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+							 const float *zeros, float *pack, const int32_t *rows,
+							 float *scratch);
+void		ss_lstm_steps_backward(int T, int B, int H, const float *w_hh,
+								   const float *gates, const float *c, const float *h,
+								   float *dh, float *dgates, float *dc_step,
+								   float *dw_hh, float *db_hh, const float *zeros,
+								   float *pack, const int32_t *rows, float *scratch);
+
+/*
+ * A backward direction is the same layer run on the batch reversed in time
+ * sequence by sequence: dst[t, b] = src[len_b - 1 - t, b] (W floats each,
+ * rows ld_src and ld_dst floats apart) for t < len_b, and dst[t, b] = 0
+ * for len_b <= t < T.  The reversed batch has the same lengths, so it keeps
+ * the longest-first rows[].  Reversing twice gives the batch back: the same
+ * call maps the reversed direction's outputs (and, backward, its input
+ * gradients) back to the batch's time order; accumulate adds into dst
+ * instead (and leaves the rows past each end alone).  lengths NULL: all T.
+ */
+void		ss_reverse_steps(int T, int B, const int32_t *lengths, int W,
+							 const float *src, int ld_src, float *dst, int ld_dst,
+							 int accumulate);
+
 /* ---------------------------------------------------------------- attention */
 
 /*
