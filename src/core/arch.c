@@ -6,10 +6,12 @@
 #include <string.h>
 
 extern const ss_arch ss_arch_gru4rec;
+extern const ss_arch ss_arch_lstm;
 
 /* by ss_arch_id; NULL: not built yet */
 static const ss_arch *const archs[SS_N_ARCHS] = {
 	[SS_ARCH_GRU4REC] = &ss_arch_gru4rec,
+	[SS_ARCH_LSTM] = &ss_arch_lstm,
 };
 
 const ss_arch *

@@ -4,7 +4,10 @@
  * pass against finite differences (through OpenBLAS, the packed kernel,
  * finished sequences skipped with and without the gathered weight
  * gradients, and run on the time-reversed batch as the backward direction
- * of a bidirectional LSTM), the time reversal itself, and interrupt polling.
+ * of a bidirectional LSTM), the time reversal itself, interrupt polling;
+ * then the whole bidirectional LSTM + attention model (lstm.c): its
+ * gradient against finite differences, with and without dropout, and its
+ * workspace sized in advance.
  */
 #include <string.h>
 
@@ -12,6 +15,8 @@
 #include "gradcheck.h"
 #include "../../src/core/interrupt.h"
 #include "../../src/core/layers.h"
+#include "../../src/core/lstm.h"
+#include "../../src/core/model.h"
 #include "../../src/core/rng.h"
 #include "../../src/core/ss_alloc.h"
 
@@ -476,6 +481,192 @@ test_lstm_interrupt(void)
 	CHECK(cut && same, "LSTM cut short at any of its polls reports it; run again, the same results bit for bit");
 }
 
+/* ---------------------------------------------------------------- the model */
+
+typedef struct
+{
+	ss_dims		d;
+	float	   *params;
+	ss_batch   *batch;
+	ss_workspace *ws;
+	float	   *alpha;
+	int32_t    *y;
+	float		dropout;
+	ss_rng		mask_rng;		/* reseeded before every pass: the same masks each time */
+} model_ctx;
+
+static int
+model_pass(model_ctx *c, float **logits)
+{
+	const int32_t *qt,
+			   *qb;
+	int			n_q;
+
+	ss_rng_seed(&c->mask_rng, 99);
+	n_q = ss_model_forward(&c->d, c->params, c->batch, SS_QUERY_TARGETS, c->dropout,
+						   c->dropout > 0.0f ? &c->mask_rng : NULL, c->ws, logits, &qt, &qb);
+	for (int i = 0; i < n_q; i++)
+		c->y[i] = c->batch->target[qt[i] * c->batch->B + qb[i]];
+	return n_q;
+}
+
+static double
+model_loss(void *p)
+{
+	model_ctx  *c = p;
+	float	   *logits;
+	int			n_q = model_pass(c, &logits);
+
+	return ss_focal_loss(n_q, c->d.n_classes, logits, c->y, c->alpha, 2.0f, logits, NULL);
+}
+
+/*
+ * B = 4 windows of lengths 6, 4, 4, 1 (T = 6), three with a target at
+ * their last event, one without (it must not be queried), targets
+ * elsewhere (ignored); a categorical feature and two numerics.  Every
+ * parameter's gradient against finite differences; 2 layers also with
+ * dropout (the same masks at every evaluation).  Then: one query per
+ * window that has a target, at its last event; reserved in advance, the
+ * workspace does not grow during a training pass or a prediction.
+ */
+static void
+test_lstm_model(int layers, float dropout)
+{
+	model_ctx	c;
+	const int	B = 4,
+				T = 6,
+				lengths[4] = {6, 4, 4, 1};
+	int64_t		n;
+	float	   *grads;
+	ss_lstm_params pp,
+				gp;
+	struct
+	{
+		char		name[32];
+		float	   *p,
+				   *g;
+		int64_t		n;
+	}			parts[48];
+	int			n_parts = 0;
+	const int	H = 5,
+				A = 4,
+				C = 5;
+
+	memset(&c, 0, sizeof(c));
+	c.d.arch = SS_ARCH_LSTM;
+	c.d.n_classes = C;
+	c.d.n_features = 1;
+	c.d.feature_vocab[0] = 3;
+	c.d.n_numeric = 2;
+	c.d.hidden = H;
+	c.d.layers = layers;
+	c.d.attn = A;
+	c.dropout = dropout;
+	ss_dims_finish(&c.d, 1.0);
+	n = ss_param_count(&c.d);
+	c.params = SS_NEW_ARRAY(float, n);
+	ss_params_init(&c.d, c.params, &rng);
+	grads = SS_NEW_ARRAY(float, n);
+	c.batch = ss_batch_new(&c.d, B, T);
+	c.batch->B = B;
+	c.batch->T = T;
+	c.ws = ss_workspace_new();
+	c.alpha = SS_NEW_ARRAY(float, C);
+	c.y = SS_NEW_ARRAY(int32_t, B * T);
+	for (int j = 0; j < C; j++)
+		c.alpha[j] = 0.6f + 0.2f * j;
+	for (int b = 0; b < B; b++)
+	{
+		c.batch->lengths[b] = lengths[b];
+		for (int t = 0; t < T; t++)
+		{
+			int			p = t * B + b,
+						valid = t < lengths[b];
+
+			c.batch->cat[p] = valid ? 1 + (int) ss_rng_below(&rng, C + 1) : 0;
+			c.batch->feat[p] = valid ? 1 + (int) ss_rng_below(&rng, 4) : 0;
+			c.batch->num[p * 2] = valid ? ss_rng_normal(&rng) : 0;
+			c.batch->num[p * 2 + 1] = valid ? ss_rng_normal(&rng) : 0;
+			c.batch->target[p] = valid && (t == lengths[b] - 1 ? b != 2 : t % 2 == 0)
+				? (int) ss_rng_below(&rng, C) : -1;
+		}
+	}
+	{
+		float	   *logits;
+		const int32_t *qt,
+				   *qb;
+		int			n_q,
+					ok;
+
+		/* reserved in advance, nothing grows: a training pass, then a prediction */
+		ss_workspace_reserve(c.ws, &c.d, c.batch, 1);
+		{
+			int64_t		before = ss_workspace_bytes(c.ws);
+
+			n_q = model_pass(&c, &logits);
+			ss_focal_loss(n_q, C, logits, c.y, c.alpha, 2.0f, logits, NULL);
+			ss_model_backward(&c.d, c.params, c.batch, logits, c.ws, grads);
+			CHECK(ss_workspace_bytes(c.ws) == before,
+				  "lstm (%d layer%s%s): a training pass allocates nothing after ss_workspace_reserve",
+				  layers, layers > 1 ? "s" : "", dropout > 0 ? ", dropout" : "");
+		}
+		ss_model_forward(&c.d, c.params, c.batch, SS_QUERY_TARGETS, c.dropout,
+						 c.dropout > 0.0f ? &c.mask_rng : NULL, c.ws, &logits, &qt, &qb);
+		ok = n_q == 3;
+		for (int i = 0; i < n_q && ok; i++)
+			ok = qt[i] == lengths[qb[i]] - 1 && qb[i] != 2;
+		CHECK(ok, "lstm: one query per window with a target at its last event (%d)", n_q);
+		{
+			ss_workspace *pw = ss_workspace_new();
+			int64_t		before;
+
+			ss_workspace_reserve_predict(pw, &c.d, c.batch);
+			before = ss_workspace_bytes(pw);
+			n_q = ss_model_forward(&c.d, c.params, c.batch, SS_QUERY_LAST, 0.0f, NULL, pw,
+								   &logits, &qt, &qb);
+			CHECK(n_q == B && ss_workspace_bytes(pw) == before,
+				  "lstm: a prediction queries every window and allocates nothing after ss_workspace_reserve_predict");
+			ss_workspace_free(pw);
+		}
+	}
+	ss_lstm_bind(&c.d, c.params, &pp);
+	ss_lstm_bind(&c.d, grads, &gp);
+#define PART(nm, f, cnt) do { snprintf(parts[n_parts].name, sizeof(parts[n_parts].name), "%s", nm); \
+		parts[n_parts].p = pp.f; parts[n_parts].g = gp.f; parts[n_parts].n = cnt; n_parts++; } while (0)
+	PART("cat_emb", enc.cat_emb, (int64_t) (C + 2) * c.d.emb_dim[0]);
+	PART("feat_emb0", enc.feat_emb[0], (int64_t) 5 * c.d.emb_dim[1]);
+	for (int l = 0; l < layers; l++)
+		for (int dir = 0; dir < 2; dir++)
+		{
+			char		nm[32];
+			int			in = l == 0 ? c.d.input_dim : 2 * H;
+			const char *sfx = dir ? "_reverse" : "";
+
+			snprintf(nm, sizeof(nm), "w_ih_l%d%s", l, sfx);
+			PART(nm, w_ih[l][dir], (int64_t) 4 * H * in);
+			snprintf(nm, sizeof(nm), "w_hh_l%d%s", l, sfx);
+			PART(nm, w_hh[l][dir], (int64_t) 4 * H * H);
+			snprintf(nm, sizeof(nm), "b_ih_l%d%s", l, sfx);
+			PART(nm, b_ih[l][dir], 4 * H);
+			snprintf(nm, sizeof(nm), "b_hh_l%d%s", l, sfx);
+			PART(nm, b_hh[l][dir], 4 * H);
+		}
+	PART("w_k", w_k, (int64_t) A * 2 * H);
+	PART("b_k", b_k, A);
+	PART("w_q", w_q, (int64_t) A * 2 * H);
+	PART("v", v, A);
+	PART("w_o", w_o, (int64_t) C * 4 * H);
+	PART("b_o", b_o, C);
+#undef PART
+	for (int i = 0; i < n_parts; i++)
+		CHECK(gradcheck(parts[i].name, parts[i].p, parts[i].g, parts[i].n, model_loss, &c,
+						1e-2, 40, 1e-3) < 2 * TOL,
+			  "lstm model (%d layer%s%s) gradient of %s against finite differences", layers,
+			  layers > 1 ? "s" : "", dropout > 0 ? ", dropout" : "", parts[i].name);
+	ss_workspace_free(c.ws);
+	ss_batch_free(c.batch);
+}
+
 void		run_lstm_tests(void);
 
 void
@@ -486,4 +677,7 @@ run_lstm_tests(void)
 	test_lstm_steps();
 	test_reverse_steps();
 	test_lstm_interrupt();
+	test_lstm_model(1, 0.0f);
+	test_lstm_model(2, 0.0f);
+	test_lstm_model(2, 0.3f);
 }
