@@ -1,9 +1,10 @@
 /*
  * test_blob_fixture.c - the weight blob round trip and its rejection of
  * damaged input, and the cross-check against PyTorch: a fixed-weight
- * GRU + attention + focal loss case whose logits, loss and gradients were
- * computed by the reference's own modules (tests/torch/gen_fixture.py,
- * output committed under tests/fixtures/).
+ * GRU + attention + focal loss case, and one of the bidirectional LSTM +
+ * attention, whose logits, loss and gradients were computed by the
+ * reference's own modules (tests/torch/gen_fixture.py and
+ * gen_fixture_lstm.py, output committed under tests/fixtures/).
  */
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "../../src/core/layers.h"
 #include "../../src/core/model.h"
 #include "../../src/core/gru4rec.h"
+#include "../../src/core/lstm.h"
 #include "../../src/core/rng.h"
 #include "../../src/core/ss_alloc.h"
 
@@ -137,7 +139,7 @@ test_blob(void)
 
 /* ---------------------------------------------------------------- fixture */
 
-#define MAX_ARRAYS 64
+#define MAX_ARRAYS 128
 
 typedef struct
 {
@@ -227,6 +229,66 @@ rel_error(const float *a, const double *b, int64_t n)
 	return diff / scale;
 }
 
+/* the fixture's model dimensions (architecture arch); 0 if they disagree with the embedding-size rule */
+static int
+fixture_dims(const fixture *fx, int arch, ss_dims *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->arch = arch;
+	d->n_classes = (int) scalar(fx, "C");
+	d->n_features = (int) scalar(fx, "F");
+	d->n_numeric = (int) scalar(fx, "N");
+	d->hidden = (int) scalar(fx, "H");
+	d->attn = (int) scalar(fx, "A");
+	d->layers = (int) scalar(fx, "L");
+	if (d->n_features > 0)
+		d->feature_vocab[0] = (int) scalar(fx, "V1") - SS_N_RESERVED;
+	return ss_dims_finish(d, 1.0) == NULL && d->emb_dim[0] == (int) scalar(fx, "E0") &&
+		(d->n_features == 0 || d->emb_dim[1] == (int) scalar(fx, "E1"));
+}
+
+/*
+ * The fixture's inputs as a batch: the fixture is batch-major (B, T), the
+ * engine time-major.  Sequence b of the batch is the fixture's order[b]
+ * (order NULL: b).
+ */
+static ss_batch *
+fixture_batch(const fixture *fx, const ss_dims *d, const int *order)
+{
+	const int	B = (int) scalar(fx, "B"),
+				T = (int) scalar(fx, "T"),
+				F = d->n_features,
+				N = d->n_numeric;
+	const fx_array *lengths = get(fx, "lengths"),
+			   *cats = get(fx, "cats"),
+			   *feats = get(fx, "feats"),
+			   *nums = get(fx, "nums"),
+			   *targets = get(fx, "targets");
+	ss_batch   *batch = ss_batch_new(d, B, T);
+
+	batch->B = B;
+	batch->T = T;
+	for (int b = 0; b < B; b++)
+	{
+		int			src = order != NULL ? order[b] : b;
+
+		batch->lengths[b] = (int32_t) lengths->v[src];
+		for (int t = 0; t < T; t++)
+		{
+			int			p = t * B + b,
+						q = src * T + t;
+
+			batch->cat[p] = (int32_t) cats->v[q];
+			for (int j = 0; j < F; j++)
+				batch->feat[p * F + j] = (int32_t) feats->v[q * F + j];
+			for (int j = 0; j < N; j++)
+				batch->num[p * N + j] = (float) nums->v[q * N + j];
+			batch->target[p] = t < batch->lengths[b] ? (int32_t) targets->v[q] : -1;
+		}
+	}
+	return batch;
+}
+
 static void
 test_fixture(const char *path)
 {
@@ -235,7 +297,6 @@ test_fixture(const char *path)
 	int			B,
 				T,
 				F,
-				N,
 				C,
 				n_q;
 	float	   *params,
@@ -251,12 +312,7 @@ test_fixture(const char *path)
 	ss_workspace *ws;
 	double		loss,
 				worst;
-	const fx_array *lengths,
-			   *cats,
-			   *feats,
-			   *nums,
-			   *targets,
-			   *ref;
+	const fx_array *ref;
 	char		name[64];
 	float	   *tmp;
 
@@ -265,21 +321,13 @@ test_fixture(const char *path)
 		CHECK(0, "PyTorch fixture %s can be read", path);
 		return;
 	}
-	memset(&d, 0, sizeof(d));
-	C = d.n_classes = (int) scalar(&fx, "C");
-	F = d.n_features = (int) scalar(&fx, "F");
-	N = d.n_numeric = (int) scalar(&fx, "N");
-	d.hidden = (int) scalar(&fx, "H");
-	d.attn = (int) scalar(&fx, "A");
-	d.layers = (int) scalar(&fx, "L");
-	if (F > 0)
-		d.feature_vocab[0] = (int) scalar(&fx, "V1") - SS_N_RESERVED;
-	if (ss_dims_finish(&d, 1.0) != NULL || d.emb_dim[0] != (int) scalar(&fx, "E0") ||
-		(F > 0 && d.emb_dim[1] != (int) scalar(&fx, "E1")))
+	if (!fixture_dims(&fx, SS_ARCH_GRU4REC, &d))
 	{
 		CHECK(0, "fixture %s: dimensions agree with the embedding-size rule", path);
 		return;
 	}
+	C = d.n_classes;
+	F = d.n_features;
 	B = (int) scalar(&fx, "B");
 	T = (int) scalar(&fx, "T");
 	params = SS_NEW_ARRAY(float, ss_param_count(&d));
@@ -332,31 +380,7 @@ test_fixture(const char *path)
 				map[i].p[k] = (float) a->v[k];
 		}
 
-		/* inputs: the fixture is batch-major (B, T), the engine time-major */
-		lengths = get(&fx, "lengths");
-		cats = get(&fx, "cats");
-		feats = get(&fx, "feats");
-		nums = get(&fx, "nums");
-		targets = get(&fx, "targets");
-		batch = ss_batch_new(&d, B, T);
-		batch->B = B;
-		batch->T = T;
-		for (int b = 0; b < B; b++)
-		{
-			batch->lengths[b] = (int32_t) lengths->v[b];
-			for (int t = 0; t < T; t++)
-			{
-				int			p = t * B + b,
-							q = b * T + t;
-
-				batch->cat[p] = (int32_t) cats->v[q];
-				for (int j = 0; j < F; j++)
-					batch->feat[p * F + j] = (int32_t) feats->v[q * F + j];
-				for (int j = 0; j < N; j++)
-					batch->num[p * N + j] = (float) nums->v[q * N + j];
-				batch->target[p] = t < batch->lengths[b] ? (int32_t) targets->v[q] : -1;
-			}
-		}
+		batch = fixture_batch(&fx, &d, NULL);
 		alpha = SS_NEW_ARRAY(float, C);
 		for (int c = 0; c < C; c++)
 			alpha[c] = (float) get(&fx, "alpha")->v[c];
@@ -408,6 +432,184 @@ test_fixture(const char *path)
 	}
 }
 
+/*
+ * The bidirectional LSTM fixture: the logits of every window with a
+ * target (the training's queries) and of every window (prediction), the
+ * focal loss and every parameter's gradient against PyTorch's; once on the
+ * windows in the fixture's order (lengths unsorted: every step runs all
+ * of them) and once longest first (finished windows skipped).
+ */
+static void
+test_lstm_fixture(const char *path)
+{
+	fixture		fx;
+	ss_dims		d;
+	ss_lstm_params pp,
+				gp;
+	struct
+	{
+		char		name[32];
+		float	   *p;
+		float	   *g;
+	}			map[48];
+	int			n_map = 0,
+				B,
+				C,
+				with_target = 0;
+	int			sorted[64];
+	int64_t		n;
+	float	   *params,
+			   *grads,
+			   *alpha;
+	const fx_array *ref_logits,
+			   *last_target;
+
+	if (!load_fixture(path, &fx))
+	{
+		CHECK(0, "PyTorch fixture %s can be read", path);
+		return;
+	}
+	if (!fixture_dims(&fx, SS_ARCH_LSTM, &d))
+	{
+		CHECK(0, "fixture %s: dimensions agree with the embedding-size rule", path);
+		return;
+	}
+	B = (int) scalar(&fx, "B");
+	C = d.n_classes;
+	n = ss_param_count(&d);
+	params = SS_NEW_ARRAY(float, n);
+	grads = SS_NEW_ARRAY(float, n);
+	ss_lstm_bind(&d, params, &pp);
+	ss_lstm_bind(&d, grads, &gp);
+
+	/* parameters, with their fixture names (PyTorch's, see the fixture's header) */
+#define MAP(f, ...) do { snprintf(map[n_map].name, sizeof(map[n_map].name), __VA_ARGS__); \
+		map[n_map].p = pp.f; map[n_map].g = gp.f; n_map++; } while (0)
+	MAP(enc.cat_emb, "cat_emb");
+	if (d.n_features > 0)
+		MAP(enc.feat_emb[0], "feat_emb0");
+	for (int l = 0; l < d.layers; l++)
+		for (int dir = 0; dir < 2; dir++)
+		{
+			const char *sfx = dir ? "_reverse" : "";
+
+			MAP(w_ih[l][dir], "w_ih_l%d%s", l, sfx);
+			MAP(w_hh[l][dir], "w_hh_l%d%s", l, sfx);
+			MAP(b_ih[l][dir], "b_ih_l%d%s", l, sfx);
+			MAP(b_hh[l][dir], "b_hh_l%d%s", l, sfx);
+		}
+	MAP(w_k, "w_k");
+	MAP(b_k, "b_k");
+	MAP(w_q, "w_q");
+	MAP(v, "v");
+	MAP(w_o, "w_o");
+	MAP(b_o, "b_o");
+#undef MAP
+	{
+		int64_t		total = 0;
+
+		for (int i = 0; i < n_map; i++)
+		{
+			const fx_array *a = get(&fx, map[i].name);
+
+			if (a == NULL)
+			{
+				CHECK(0, "fixture has parameter %s", map[i].name);
+				return;
+			}
+			for (int64_t k = 0; k < a->n; k++)
+				map[i].p[k] = (float) a->v[k];
+			total += a->n;
+		}
+		CHECK(total == n, "%s: the fixture's parameters fill the C layout exactly (%ld of %ld)",
+			  path, (long) total, (long) n);
+	}
+	alpha = SS_NEW_ARRAY(float, C);
+	for (int c = 0; c < C; c++)
+		alpha[c] = (float) get(&fx, "alpha")->v[c];
+	ref_logits = get(&fx, "logits");
+	last_target = get(&fx, "last_target");
+	for (int b = 0; b < B; b++)
+		with_target += last_target->v[b] >= 0;
+
+	/* longest first (stable) */
+	for (int b = 0; b < B; b++)
+		sorted[b] = b;
+	for (int i = 1; i < B; i++)
+		for (int j = i; j > 0 && get(&fx, "lengths")->v[sorted[j]] > get(&fx, "lengths")->v[sorted[j - 1]]; j--)
+		{
+			int			tmp = sorted[j];
+
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = tmp;
+		}
+
+	for (int run = 0; run < 2; run++)
+	{
+		const int  *order = run == 0 ? NULL : sorted;
+		const char *how = run == 0 ? "windows unsorted" : "longest first";
+		ss_batch   *batch = fixture_batch(&fx, &d, order);
+		ss_workspace *ws = ss_workspace_new();
+		float	   *logits;
+		const int32_t *qt,
+				   *qb;
+		int32_t    *y = SS_NEW_ARRAY(int32_t, B);
+		double	   *want = SS_NEW_ARRAY(double, (int64_t) B * C);
+		double		worst,
+					loss;
+		int			n_q,
+					ok = 1;
+
+		memset(grads, 0, sizeof(float) * n);
+		n_q = ss_model_forward(&d, params, batch, SS_QUERY_TARGETS, 0.0f, NULL, ws, &logits, &qt, &qb);
+		for (int i = 0; i < n_q; i++)
+		{
+			int			src = order != NULL ? order[qb[i]] : qb[i];
+
+			ok = ok && qt[i] == batch->lengths[qb[i]] - 1;
+			y[i] = batch->target[qt[i] * B + qb[i]];
+			for (int c = 0; c < C; c++)
+				want[(int64_t) i * C + c] = ref_logits->v[(int64_t) src * C + c];
+		}
+		worst = rel_error(logits, want, (int64_t) n_q * C);
+		CHECK(ok && n_q == with_target && worst < 1e-4,
+			  "%s (%s): one query per window with a target, logits match PyTorch (rel. error %.2e)",
+			  path, how, worst);
+		loss = ss_focal_loss(n_q, C, logits, y, alpha, (float) scalar(&fx, "gamma"), logits, NULL);
+		CHECK(fabs(loss - scalar(&fx, "loss")) <= 1e-4 * fabs(scalar(&fx, "loss")),
+			  "%s (%s): focal loss matches PyTorch (%.7f vs %.7f)", path, how, loss, scalar(&fx, "loss"));
+		ss_model_backward(&d, params, batch, logits, ws, grads);
+		for (int i = 0; i < n_map; i++)
+		{
+			char		name[40];
+			const fx_array *a;
+
+			snprintf(name, sizeof(name), "grad_%.31s", map[i].name);
+			a = get(&fx, name);
+			worst = a != NULL ? rel_error(map[i].g, a->v, a->n) : 1.0;
+			CHECK(worst < 1e-4, "%s (%s): gradient of %s matches PyTorch (rel. error %.2e)", path,
+				  how, map[i].name, worst);
+		}
+
+		/* prediction: every window */
+		n_q = ss_model_forward(&d, params, batch, SS_QUERY_LAST, 0.0f, NULL, ws, &logits, &qt, &qb);
+		for (int i = 0; i < n_q; i++)
+			for (int c = 0; c < C; c++)
+				want[(int64_t) i * C + c] =
+					ref_logits->v[(int64_t) (order != NULL ? order[qb[i]] : qb[i]) * C + c];
+		worst = rel_error(logits, want, (int64_t) n_q * C);
+		CHECK(n_q == B && worst < 1e-4, "%s (%s): every window's logits match PyTorch (rel. error %.2e)",
+			  path, how, worst);
+		ss_free(want);
+		ss_free(y);
+		ss_workspace_free(ws);
+		ss_batch_free(batch);
+	}
+	ss_free(alpha);
+	ss_free(grads);
+	ss_free(params);
+}
+
 void		run_blob_fixture_tests(const char *fixture_dir);
 
 void
@@ -420,4 +622,8 @@ run_blob_fixture_tests(const char *fixture_dir)
 	test_fixture(path);
 	snprintf(path, sizeof(path), "%s/gru2_attn_focal.txt", fixture_dir);
 	test_fixture(path);
+	snprintf(path, sizeof(path), "%s/bilstm_attn_focal.txt", fixture_dir);
+	test_lstm_fixture(path);
+	snprintf(path, sizeof(path), "%s/bilstm2_attn_focal.txt", fixture_dir);
+	test_lstm_fixture(path);
 }
