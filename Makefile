@@ -68,6 +68,9 @@ bench/packed_bench: bench/packed_bench.c bench/bench_clock.h $(CORE_SRCS) $(wild
 bench/cancel_bench: bench/cancel_bench.c bench/bench_clock.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/cancel_bench.c $(CORE_SRCS) -ldl -lm -lpthread -lz
 
-bench-core: bench/core_bench bench/sgemm_peak bench/packed_bench bench/cancel_bench
+bench/lstm_bench: bench/lstm_bench.c bench/bench_clock.h $(CORE_SRCS) $(wildcard src/core/*.h)
+	$(CC) -O3 -fno-trapping-math -g -std=gnu99 -D_GNU_SOURCE -o $@ bench/lstm_bench.c $(CORE_SRCS) -ldl -lm -lpthread -lz
+
+bench-core: bench/core_bench bench/sgemm_peak bench/packed_bench bench/cancel_bench bench/lstm_bench
 
 .PHONY: bench-core

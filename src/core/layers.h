@@ -164,13 +164,16 @@ void		ss_lstm_steps_forward(int T, int B, int H, const float *w_hh,
  * input and the recurrent part (zeros on finished sequences).  dc_step[B x
  * H] is scratch (the cell gradient carried back).  dx[TB x D] is
  * overwritten (may be NULL; zeros on finished sequences).  zeros, pack and
- * rows as for the forward pass; scratch (NULL, or ss_steps_scratch_floats(T,
- * B, 4H, max(D, H))) lets the weight gradients skip finished sequences.
+ * rows as for the forward pass.  scratch (NULL, or ss_lstm_scratch_floats(B,
+ * D, H) floats) lets the weight gradients run step by step on the packed
+ * kernel over the sequences still going; with NULL they are OpenBLAS
+ * products over every row.
  *
  * ss_lstm_steps_backward is the recurrence alone: it fills dgates and adds
- * into dw_hh and db_hh; the input part (dx, dw_ih, db_ih) is then
- * ss_dense_backward_steps over dgates.
+ * into dw_hh and db_hh (scratch: ss_lstm_scratch_floats(B, 0, H)); the
+ * input part (dx, dw_ih, db_ih) is then ss_dense_backward_steps over dgates.
  */
+size_t		ss_lstm_scratch_floats(int B, int D, int H);
 void		ss_lstm_backward(int T, int B, int D, int H, const float *x,
 							 const float *w_ih, const float *w_hh,
 							 const float *gates, const float *c, const float *h,

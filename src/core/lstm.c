@@ -156,16 +156,17 @@ widest_input(const ss_dims *d)
 	return d->layers > 1 && 2 * d->hidden > d->input_dim ? 2 * d->hidden : d->input_dim;
 }
 
-/* floats of scratch for weight gradients over the rows in use (layers.h) */
+/*
+ * floats of scratch for weight gradients over the rows in use (layers.h):
+ * the keys' and the LSTM layers' (these do not depend on T)
+ */
 static int64_t
 steps_floats(const ss_dims *d, int64_t B, int64_t T)
 {
-	const int	G = 4 * d->hidden;
-	const int	wide = G > d->attn ? G : d->attn,
-				in = widest_input(d),
-				narrow = in > 2 * d->hidden ? in : 2 * d->hidden;
+	size_t		keys = ss_steps_scratch_floats((int) T, (int) B, d->attn, 2 * d->hidden),
+				layers = ss_lstm_scratch_floats((int) B, widest_input(d), d->hidden);
 
-	return (int64_t) ss_steps_scratch_floats((int) T, (int) B, wide, narrow);
+	return (int64_t) (keys > layers ? keys : layers);
 }
 
 #define WS_STEPSF(ws, d, batch) WSF(WS_STEPS_SCRATCH, steps_floats(d, (batch)->B, (batch)->T))
@@ -231,7 +232,7 @@ lstm_pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 		bytes[WS_LIN + l] = f * TB * 2 * H;
 		bytes[WS_LIN_MASK + l] = f * TB * 2 * H;
 	}
-	bytes[WS_STEPS_SCRATCH] = f * steps_floats(d, 1, TB);	/* T B rows */
+	bytes[WS_STEPS_SCRATCH] = f * steps_floats(d, B, T);
 	bytes[WS_Z_MASK] = f * n_q * 4 * H;
 	bytes[WS_ZD] = f * n_q * 4 * H;
 	bytes[WS_DZ] = f * n_q * 4 * H;

@@ -13,7 +13,9 @@
  * packed panels) and no per-step scratch is needed; the cell kernel then
  * turns the sums into i, f, g, o in place.  The backward pass walks back in
  * time carrying dc in a B x H buffer; its gate gradients serve both weight
- * matrices, so dW_hh and dW_ih are each one product after the loop.
+ * matrices, and a second walk over the steps takes the weight gradients on
+ * the packed kernel (step_gradients: each step's gate gradients packed
+ * once for both), with the input gradients of the same step.
  *
  * A finished sequence (b >= rows[t]) is never touched by a step: its h and
  * c rows are set to zero, its gate gradients too.  Because sequences finish
@@ -25,6 +27,7 @@
 
 #include <string.h>
 
+#include "blas.h"
 #include "interrupt.h"
 #include "packed.h"
 #include "simd.h"
@@ -184,12 +187,116 @@ add_step_column_sums(int T, int B, const int32_t *rows, int G, const float *dg,
 	}
 }
 
-SS_MULTIVERSION void
-ss_lstm_steps_backward(int T, int B, int H, const float *w_hh,
-					   const float *gates, const float *c, const float *h,
-					   float *dh, float *dgates, float *dc_step,
-					   float *dw_hh, float *db_hh, const float *zeros,
-					   float *pack, const int32_t *rows, float *scratch)
+/* dst[j * ld_dst + k] = src[k * ld_src + j]: the n x m block src, transposed */
+static void
+transpose_rows(int n, int m, const float *src, int ld_src, float *dst, int ld_dst)
+{
+	for (int k = 0; k < n; k++)
+		for (int j = 0; j < m; j++)
+			dst[(size_t) j * ld_dst + k] = src[(size_t) k * ld_src + j];
+}
+
+/* m[i, j] += acc[j, i] for m rows x n columns (acc is n x rows) */
+static void
+add_transposed(int rows, int n, const float *acc, float *m)
+{
+	for (int i = 0; i < rows; i++)
+		for (int j = 0; j < n; j++)
+			m[(size_t) i * n + j] += acc[(size_t) j * rows + i];
+}
+
+size_t
+ss_lstm_scratch_floats(int B, int D, int H)
+{
+	return ss_packed_floats(B, 4 * H) + ((size_t) D + H + 1) * ((size_t) B + 4 * H);
+}
+
+/*
+ * The gradients that follow from dgates, step by step:
+ *   dW_ih += sum_t dg_t^T x_t,  dW_hh += sum_{t >= 1} dg_t^T h_{t-1},
+ *   db_ih, db_hh += sum_t of dg_t's rows,  dx_t = dg_t W_ih
+ * over the rows in use.  Each weight gradient is a sum over rows, which the
+ * packed kernel cannot take as it stands (both factors have the summed
+ * index as their row); so each step packs dg_t (Bt x 4H, read row by row)
+ * once and multiplies the transposes of x_t and h_{t-1} (a few ten rows,
+ * cheap to transpose) by it, accumulating dW_ih^T and dW_hh^T; a row of
+ * ones under h_{t-1}^T gives the bias gradient in the same product.  The
+ * accumulators are added, transposed back, at the end.  x NULL: only the
+ * recurrent part (dW_hh, db_hh).  Scratch: ss_lstm_scratch_floats(B, D, H).
+ */
+static void
+step_gradients(int T, int B, int D, int H, const int32_t *rows,
+			   const float *x, const float *w_ih, const float *h, const float *dgates,
+			   float *dx, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+			   float *pack, float *scratch)
+{
+	const int	G = 4 * H;
+	float	   *packed = scratch;
+	float	   *xt = packed + ss_packed_floats(B, G);	/* D x B */
+	float	   *ht = xt + (size_t) D * B;	/* (H + 1) x B, the last row ones */
+	float	   *acc_ih = ht + (size_t) (H + 1) * B; /* D x 4H: dW_ih^T */
+	float	   *acc_hh = acc_ih + (size_t) D * G;	/* (H + 1) x 4H: dW_hh^T, then db */
+
+	if (x == NULL)
+		D = 0;
+	memset(acc_ih, 0, sizeof(float) * ((size_t) D + H + 1) * G);
+	for (int b = 0; b < B; b++)
+		ht[(size_t) H * B + b] = 1.0f;
+	if (dx != NULL && pack != NULL)
+		ss_pack(0, G, D, w_ih, D, NULL, pack);
+
+	for (int t = 0; t < T; t++)
+	{
+		const int	Bt = rows != NULL ? rows[t] : B;
+		const float *dg = dgates + (int64_t) t * B * G;
+
+		if (ss_interrupted())
+			return;
+		if (dx != NULL)
+		{
+			float	   *dxt = dx + (int64_t) t * B * D;
+
+			/* finished sequences: no input gradient */
+			if (Bt < B)
+				memset(dxt + (int64_t) Bt * D, 0, sizeof(float) * (B - Bt) * D);
+			if (Bt > 0 && pack != NULL)
+				ss_packed_gemm(Bt, D, G, dg, G, pack, 0.0f, dxt, D);
+			else if (Bt > 0)
+				ss_matmul_w(Bt, G, D, dg, G, w_ih, 0.0f, dxt, D, NULL);
+		}
+		if (Bt <= 0)
+			continue;
+		ss_pack(0, Bt, G, dg, G, NULL, packed);
+		if (D > 0)
+		{
+			transpose_rows(Bt, D, x + (int64_t) t * B * D, D, xt, B);
+			ss_packed_gemm(D, G, Bt, xt, B, packed, 1.0f, acc_ih, G);
+		}
+		if (t > 0)
+		{
+			transpose_rows(Bt, H, h + (int64_t) (t - 1) * B * H, H, ht, B);
+			ss_packed_gemm(H + 1, G, Bt, ht, B, packed, 1.0f, acc_hh, G);
+		}
+		else					/* h_{-1} = 0: the bias row alone */
+			ss_packed_gemm(1, G, Bt, ht + (size_t) H * B, B, packed, 1.0f,
+						   acc_hh + (size_t) H * G, G);
+	}
+	if (ss_interrupted())
+		return;
+	if (D > 0)
+	{
+		add_transposed(G, D, acc_ih, dw_ih);
+		ss_vec_axpy(1.0f, acc_hh + (size_t) H * G, db_ih, G);
+	}
+	add_transposed(G, H, acc_hh, dw_hh);
+	ss_vec_axpy(1.0f, acc_hh + (size_t) H * G, db_hh, G);
+}
+
+/* the recurrence backward: fills dgates (zeros on finished sequences), consumes dh */
+static void
+recurrence_backward(int T, int B, int H, const float *w_hh,
+					const float *gates, const float *c, float *dh, float *dgates,
+					float *dc_step, const float *zeros, float *pack, const int32_t *rows)
 {
 	const int	G = 4 * H;
 	const int	packed = pack != NULL && B >= 2;
@@ -226,18 +333,37 @@ ss_lstm_steps_backward(int T, int B, int H, const float *w_hh,
 		else if (dhp != NULL && Bt > 0)
 			ss_matmul_w(Bt, G, H, dgt, G, w_hh, 1.0f, dhp, H, NULL);
 	}
+}
+
+SS_MULTIVERSION void
+ss_lstm_steps_backward(int T, int B, int H, const float *w_hh,
+					   const float *gates, const float *c, const float *h,
+					   float *dh, float *dgates, float *dc_step,
+					   float *dw_hh, float *db_hh, const float *zeros,
+					   float *pack, const int32_t *rows, float *scratch)
+{
+	const int	G = 4 * H;
+
+	recurrence_backward(T, B, H, w_hh, gates, c, dh, dgates, dc_step, zeros, pack, rows);
+	if (ss_interrupted())
+		return;
+	if (scratch != NULL)
+	{
+		step_gradients(T, B, 0, H, rows, NULL, NULL, h, dgates, NULL, NULL, dw_hh, NULL, db_hh,
+					   pack, scratch);
+		return;
+	}
 	/*
-	 * dW_hh += sum_{t >= 1} dgates_t^T h_{t-1}: a dense layer from h (steps
-	 * 0 .. T-2) to dgates (steps 1 .. T-1) whose rows in use are those of
-	 * the later step, rows + 1
+	 * without scratch, over every row (those of finished sequences hold
+	 * zeros): dW_hh += sum_{t >= 1} dgates_t^T h_{t-1} in one product
 	 */
 	if (T > 1)
-		ss_dense_backward_steps(T - 1, B, rows != NULL ? rows + 1 : NULL, H, G, h, w_hh,
-								dgates + (int64_t) B * G, NULL, 0, dw_hh, NULL, NULL, scratch);
+		ss_sgemm(1, 0, G, H, (T - 1) * B, 1.0f, dgates + (int64_t) B * G, G, h, H,
+				 1.0f, dw_hh, H);
 	add_step_column_sums(T, B, rows, G, dgates, db_hh);
 }
 
-void
+SS_MULTIVERSION void
 ss_lstm_backward(int T, int B, int D, int H, const float *x,
 				 const float *w_ih, const float *w_hh,
 				 const float *gates, const float *c, const float *h,
@@ -246,12 +372,21 @@ ss_lstm_backward(int T, int B, int D, int H, const float *x,
 				 const float *zeros, float *pack, const int32_t *rows,
 				 float *scratch)
 {
-	ss_lstm_steps_backward(T, B, H, w_hh, gates, c, h, dh, dgates, dc_step,
-						   dw_hh, db_hh, zeros, pack, rows, scratch);
+	if (scratch == NULL)
+	{
+		ss_lstm_steps_backward(T, B, H, w_hh, gates, c, h, dh, dgates, dc_step,
+							   dw_hh, db_hh, zeros, pack, rows, NULL);
+		if (ss_interrupted())
+			return;
+		ss_dense_backward_steps(T, B, rows, D, 4 * H, x, w_ih, dgates, dx, 0, dw_ih, db_ih,
+								pack, NULL);
+		return;
+	}
+	recurrence_backward(T, B, H, w_hh, gates, c, dh, dgates, dc_step, zeros, pack, rows);
 	if (ss_interrupted())
 		return;
-	ss_dense_backward_steps(T, B, rows, D, 4 * H, x, w_ih, dgates, dx, 0, dw_ih, db_ih,
-							pack, scratch);
+	step_gradients(T, B, D, H, rows, x, w_ih, h, dgates, dx, dw_ih, dw_hh, db_ih, db_hh,
+				   pack, scratch);
 }
 
 /* ---------------------------------------------------------------- time reversal */
