@@ -82,6 +82,16 @@ typedef struct ss_train_result
 } ss_train_result;
 
 /*
+ * After a watched span was cut short (interrupt.h): the tick serves the
+ * interrupt (it throws to cancel).  Returns 1 when the work may go on, the
+ * tick having returned with every flag clear (an interrupt that turned out
+ * benign: the cut work is then done again from the same state, so the
+ * result is the one of an uninterrupted run), 0 when a flag is still set
+ * (the host did not serve it: ss_train returns ss_train_cancelled).
+ */
+int			ss_train_interrupt_served(const ss_train_callbacks *cb);
+
+/*
  * Trains on the clients listed in fit (early stopping on val; n_val may be
  * 0, then the last epoch is kept).  dims must be finished (ss_dims_finish).
  * Returns NULL on success or an error message.

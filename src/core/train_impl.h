@@ -47,15 +47,6 @@ typedef struct step_worker
 	int64_t		n_params;
 } step_worker;
 
-/*
- * After a watched span was cut short (interrupt.h): the tick serves the
- * interrupt (it throws to cancel).  Returns 1 when the work may go on, the
- * tick having returned with every flag clear (an interrupt that turned out
- * benign: the cut work is then done again from the same state, so the
- * result is the one of an uninterrupted run), 0 when a flag is still set
- * (the host did not serve it: ss_train returns ss_train_cancelled).
- */
-int			ss_train_interrupt_served(const ss_train_callbacks *cb);
 
 /*
  * One optimiser step on n workers, watched (interrupt.h): *loss is the sum
