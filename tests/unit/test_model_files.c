@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "../../src/core/arch.h"
 #include "../../src/core/blob.h"
 #include "../../src/core/model.h"
 #include "../../src/core/ss_alloc.h"
@@ -270,9 +271,10 @@ test_model_row(const char *models_dir, const char *name)
 	row_blob = unhex(row[COL_WEIGHTS], &row_blob_len);
 	CHECK(row_blob != NULL && row_blob_len == blob_len && memcmp(row_blob, blob, blob_len) == 0,
 		  "%s: the blob file is the row's weights column", label);
-	CHECK(strcmp(row[COL_ARCHITECTURE], "gru4rec") == 0 && atoi(row[COL_FORMAT_VERSION]) == SS_BLOB_VERSION &&
-		  blob_len >= 12 && get_u32(blob + 4) == SS_BLOB_VERSION && get_u32(blob + 8) == SS_ARCH_GRU4REC,
-		  "%s: architecture %s, format version %s in the row and the blob", label,
+	/* 0.1 wrote format 1 and knew one architecture, number 1 (models/FORMAT.md) */
+	CHECK(strcmp(row[COL_ARCHITECTURE], "gru4rec") == 0 && atoi(row[COL_FORMAT_VERSION]) == 1 &&
+		  blob_len >= 12 && get_u32(blob + 4) == 1 && get_u32(blob + 8) == 1,
+		  "%s: architecture %s (1 in the blob), format version %s in the row and the blob", label,
 		  row[COL_ARCHITECTURE], row[COL_FORMAT_VERSION]);
 
 	err = ss_blob_decode(blob, blob_len, &d, &params);
@@ -282,6 +284,8 @@ test_model_row(const char *models_dir, const char *name)
 	{
 		int			same;
 
+		CHECK(strcmp(ss_arch_of(&d)->name, row[COL_ARCHITECTURE]) == 0,
+			  "%s: decoded as the row's architecture (%s)", label, ss_arch_of(&d)->name);
 		check_dims(label, row, &d);
 		err = ss_blob_decode_in_place(blob, blob_len, &d_in_place, &view);
 		same = err == NULL && memcmp(&d, &d_in_place, sizeof(d)) == 0 &&
