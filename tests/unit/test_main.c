@@ -15,6 +15,7 @@ void		run_encode_tests(void);
 void		run_memory_tests(void);
 void		run_interrupt_tests(void);
 void		run_metrics_tests(void);
+void		run_model_file_tests(const char *fixture_dir);
 
 int
 main(int argc, char **argv)
@@ -30,6 +31,7 @@ main(int argc, char **argv)
 	printf("# %s\n", ss_blas_info());
 	run_layer_tests();
 	run_blob_fixture_tests(fixtures);
+	run_model_file_tests(fixtures);
 	run_train_tests();
 	run_encode_tests();
 	run_memory_tests();
