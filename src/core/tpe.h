@@ -93,7 +93,7 @@ void		ss_tpe_options_default(ss_tpe_options *o);
 
 /*
  * The next trial's parameters into out[0 .. n_params - 1].  Every spec must
- * pass ss_param_spec_check.  A dimension with a single value (low == high,
+ * pass ss_param_spec_check; o NULL means the defaults.  A dimension with a single value (low == high,
  * one choice) gets it without drawing from rng.  Allocates through
  * ss_alloc and frees before returning; main thread only.
  */
@@ -122,6 +122,8 @@ typedef struct ss_median_options
 } ss_median_options;
 
 void		ss_median_options_default(ss_median_options *o);
+
+/* whether to prune the running trial now; o NULL means the defaults */
 
 bool		ss_median_prune(const ss_trial *trials, int n_trials,
 							const double *values, int step,

@@ -654,6 +654,10 @@ run_tpe_tests(void)
 	test_history_ranking();
 	test_edges();
 	test_median_pruner();
-	compare_with_random("bowl (float, log-float, int)", bowl_space, 3, bowl, 40, 20, 0.5);
-	compare_with_random("mixed (float, categorical, log-int)", mixed_space, 3, mixed, 40, 20, 0.5);
+	/*
+	 * Over 1200 seeds TPE's mean regret is 0.36 (bowl) and 0.39 (mixed) of
+	 * random search's; over windows of 40 seeds at most 0.58 and 0.55.
+	 */
+	compare_with_random("bowl (float, log-float, int)", bowl_space, 3, bowl, 40, 40, 0.75);
+	compare_with_random("mixed (float, categorical, log-int)", mixed_space, 3, mixed, 40, 40, 0.75);
 }
