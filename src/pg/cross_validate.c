@@ -118,6 +118,20 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("relation %s has no client with at least two events", get_rel_name(args.relid))));
+	/* every fold must have test clients: checked before any training */
+	{
+		int		   *per_fold = palloc0(sizeof(int) * folds);
+
+		for (int c = 0; c < raw->n_clients; c++)
+			per_fold[client_fold(raw, c, opt.seed, folds)]++;
+		for (int k = 0; k < folds; k++)
+			if (per_fold[k] == 0 || per_fold[k] == raw->n_clients)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("fold %d of %d has no %s clients", k, folds, per_fold[k] == 0 ? "test" : "training"),
+						 errhint("Use fewer folds, or more clients.")));
+		pfree(per_fold);
+	}
 	fig = palloc0(sizeof(double) * N_COLUMNS * folds);
 	fold_cxt = AllocSetContextCreate(cv_cxt, "seqsales fold", ALLOCSET_DEFAULT_SIZES);
 
