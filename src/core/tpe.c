@@ -62,6 +62,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ss_alloc.h"
 
@@ -536,10 +537,7 @@ parzen_fit_categorical(parzen *pe, const dim *d, const double *y, int m,
 static void
 parzen_fit(parzen *pe, const dim *d, const double *y, int m, double prior_weight)
 {
-	*pe = (parzen)
-	{
-		0
-	};
+	memset(pe, 0, sizeof(*pe));
 	pe->n = m + 1;
 	pe->weight = SS_NEW_ARRAY(double, m + 1);
 	parzen_weights(pe, m, prior_weight);

@@ -586,7 +586,7 @@ test_median_pruner(void)
 		CHECK(!ss_median_prune(s.t, s.n, above, 2, &o),
 			  "median pruner: the best over steps 0..2 (5 at step 1) counts: keep");
 		CHECK(ss_median_prune(s.t, s.n, just_below, 2, &o),
-			  "median pruner: best 2.9 < 3: prune (the pruned trial's 100 is not counted)");
+			  "median pruner: best 2.9 < median 3: prune");
 
 		o.n_warmup_steps = 3;
 		CHECK(!ss_median_prune(s.t, s.n, bad, 2, &o),
