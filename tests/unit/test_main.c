@@ -14,6 +14,7 @@ void		run_train_tests(void);
 void		run_encode_tests(void);
 void		run_memory_tests(void);
 void		run_interrupt_tests(void);
+void		run_counting_tests(void);
 
 int
 main(int argc, char **argv)
@@ -33,6 +34,7 @@ main(int argc, char **argv)
 	run_encode_tests();
 	run_memory_tests();
 	run_interrupt_tests();
+	run_counting_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0;

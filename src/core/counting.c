@@ -1,0 +1,339 @@
+/*
+ * counting.c - the counting baselines (see counting.h for the parameter
+ * block, the scores and their float32 limits).
+ *
+ * Fitting is one pass over the fitting clients' events: class counts in
+ * int64, transitions in the markov table itself, counted as uint32 in the
+ * floats' bytes (memcpy, no aliasing) and turned into floats in place
+ * afterwards, so the table needs no second copy of 4 C^2 bytes.  The
+ * popularity ranks come from sorting the exact counts.
+ *
+ * Scoring writes scores[] and reads nothing else it could not share:
+ * client_frequency counts the window in scores[] itself, marks the
+ * categories it has given their recency term by a negative sign on the
+ * way back through the window, and then settles every entry in one pass.
+ */
+#include "counting.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interrupt.h"
+#include "ss_alloc.h"
+
+/* events counted, or floats written, between two polls: a few ms */
+#define POLL_EVENTS ((int64_t) 1 << 20)
+#define POLL_FLOATS ((int64_t) 1 << 22)
+
+int
+ss_counting_check(ss_counting_kind k, int C, char *message, char *hint, size_t size)
+{
+	if (C < 1 || C > SS_COUNTING_MAX_CLASSES)
+	{
+		snprintf(message, size, "a counting model needs 1 to %d categories, not %d",
+				 SS_COUNTING_MAX_CLASSES, C);
+		snprintf(hint, size, "%s", C < 1 ? "The fitting clients have no known category." : "");
+		return 0;
+	}
+	if (k == SS_COUNT_MARKOV && C > SS_COUNTING_MARKOV_MAX_CLASSES)
+	{
+		snprintf(message, size, "too many categories for a markov model: %d (at most %d)",
+				 C, SS_COUNTING_MARKOV_MAX_CLASSES);
+		snprintf(hint, size,
+				 "Its transition table holds 4 C^2 bytes, %.1f GB here, and must fit one "
+				 "value of at most 1 GB. Use popularity or client_frequency, or group the "
+				 "categories.",
+				 4.0 * C * C / 1e9);
+		return 0;
+	}
+	return 1;
+}
+
+int64_t
+ss_counting_param_count(ss_counting_kind k, int C)
+{
+	return 2 * (int64_t) C + (k == SS_COUNT_MARKOV ? (int64_t) C * C : 0);
+}
+
+/* ---------------------------------------------------------------- fitting */
+
+static inline int
+known(int32_t cls, int C)
+{
+	return cls >= 0 && cls < C;
+}
+
+/* table[i] += 1 on the uint32 stored in the float's bytes, saturating */
+static inline void
+bump(float *table, int64_t i)
+{
+	uint32_t	v;
+
+	memcpy(&v, &table[i], sizeof(v));
+	v += v != UINT32_MAX;
+	memcpy(&table[i], &v, sizeof(v));
+}
+
+/* n floats set to 0 (the bit pattern of uint32 0 too); 0 if interrupted */
+static int
+zero_floats(float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i += POLL_FLOATS)
+	{
+		if (i > 0 && ss_interrupted())
+			return 0;
+		memset(x + i, 0, sizeof(float) * (size_t) (n - i < POLL_FLOATS ? n - i : POLL_FLOATS));
+	}
+	return 1;
+}
+
+/* the uint32 counts in x[0 .. n-1] turned into floats in place; 0 if interrupted */
+static int
+counts_to_floats(float *x, int64_t n)
+{
+	for (int64_t i0 = 0; i0 < n; i0 += POLL_FLOATS)
+	{
+		int64_t		i1 = n - i0 < POLL_FLOATS ? n : i0 + POLL_FLOATS;
+
+		if (i0 > 0 && ss_interrupted())
+			return 0;
+		for (int64_t i = i0; i < i1; i++)
+		{
+			uint32_t	v;
+
+			memcpy(&v, &x[i], sizeof(v));
+			x[i] = (float) v;
+		}
+	}
+	return 1;
+}
+
+typedef struct class_count
+{
+	int64_t		count;
+	int32_t		cls;
+} class_count;
+
+/* popularity order: count descending, then class index */
+static int
+cmp_popularity(const void *pa, const void *pb)
+{
+	const class_count *a = pa;
+	const class_count *b = pb;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return (a->cls > b->cls) - (a->cls < b->cls);
+}
+
+/* count[C] and rank[C] of the parameter block from the exact counts */
+static void
+write_popularity(int C, const int64_t *counts, float *params)
+{
+	class_count *order = SS_NEW_ARRAY(class_count, C);
+
+	for (int b = 0; b < C; b++)
+	{
+		order[b].count = counts[b];
+		order[b].cls = b;
+		params[b] = (float) counts[b];
+	}
+	qsort(order, (size_t) C, sizeof(class_count), cmp_popularity);
+	for (int i = 0; i < C; i++)
+		params[C + order[i].cls] = (float) i;
+	ss_free(order);
+}
+
+static int
+fit(ss_counting_kind k, int C, const int32_t *target, const int64_t *offsets,
+	const int32_t *clients, int n_clients, float *params)
+{
+	float	   *trans = k == SS_COUNT_MARKOV ? params + 2 * (int64_t) C : NULL;
+	int64_t    *counts;
+	int64_t		work = 0;
+
+	if (trans != NULL && !zero_floats(trans, (int64_t) C * C))
+		return 0;
+	counts = SS_NEW_ARRAY(int64_t, C);
+	for (int i = 0; i < n_clients; i++)
+	{
+		int64_t		r0 = offsets[clients[i]],
+					r1 = offsets[clients[i] + 1];
+
+		for (int64_t r = r0; r < r1; r++)
+		{
+			int32_t		b = target[r];
+
+			if (!known(b, C))
+				continue;
+			counts[b]++;
+			if (trans != NULL && r > r0 && known(target[r - 1], C))
+				bump(trans, (int64_t) target[r - 1] * C + b);
+		}
+		work += r1 - r0;
+		if (work >= POLL_EVENTS)
+		{
+			work = 0;
+			if (ss_interrupted())
+			{
+				ss_free(counts);
+				return 0;
+			}
+		}
+	}
+	write_popularity(C, counts, params);
+	ss_free(counts);
+	if (trans != NULL && !counts_to_floats(trans, (int64_t) C * C))
+		return 0;
+	return 1;
+}
+
+int
+ss_counting_fit(ss_counting_kind k, int C, const int32_t *target,
+				const int64_t *offsets, const int32_t *clients, int n_clients,
+				float *params)
+{
+	ss_interrupt_begin();
+	fit(k, C, target, offsets, clients, n_clients, params);
+	return !ss_interrupt_end();
+}
+
+/* ---------------------------------------------------------------- scoring */
+
+/* ceil(log2(m + 1)) for m >= 0 */
+static int
+bits_for(int64_t m)
+{
+	int			k = 0;
+
+	while (((int64_t) 1 << k) < m + 1)
+		k++;
+	return k;
+}
+
+/*
+ * The tie-break step for counts up to top (>= 1) and tie terms up to m:
+ * 2^(E - 24) (E: 2^(E-1) <= top < 2^E) when that keeps the m-th term
+ * below 1, which keeps every score exact; else 2^-(bits_for(m) + 1), tie
+ * terms below 1/2 (counting.h).
+ */
+static float
+tie_step(float top, int64_t m)
+{
+	int			e;
+	int			k = bits_for(m);
+
+	(void) frexpf(top, &e);
+	return ldexpf(1.0f, e - 24 <= -k ? e - 24 : -(k + 1));
+}
+
+/* the scale of the popularity term of the categories without a count */
+static float
+absent_step(int C)
+{
+	return ldexpf(1.0f, -(2 * bits_for(C) + 20));
+}
+
+static void
+score_popularity(int C, const float *params, float *scores)
+{
+	memcpy(scores, params, sizeof(float) * (size_t) C);
+}
+
+static void
+score_client_frequency(int C, const float *params, const int32_t *history, int n,
+					   float *scores)
+{
+	const float *rank = params + C;
+	const float mu = absent_step(C);
+	int			distinct = 0;
+	float		top = 0.0f;
+	float		u;
+	int			r;
+
+	memset(scores, 0, sizeof(float) * (size_t) C);
+	for (int i = 0; i < n; i++)
+	{
+		int32_t		b = history[i];
+
+		if (!known(b, C))
+			continue;
+		distinct += scores[b] == 0.0f;
+		scores[b] += 1.0f;
+		if (scores[b] > top)
+			top = scores[b];
+	}
+	if (distinct == 0)
+	{
+		score_popularity(C, params, scores);
+		return;
+	}
+
+	/* back through the window: the most recent category gets r = d, the next d - 1 .. */
+	u = tie_step(top, distinct);
+	r = distinct;
+	for (int i = n - 1; i >= 0; i--)
+	{
+		int32_t		b = history[i];
+
+		if (known(b, C) && scores[b] > 0.0f)
+		{
+			scores[b] = -(scores[b] + u * (float) r);
+			r--;
+		}
+	}
+	for (int b = 0; b < C; b++)
+		scores[b] = scores[b] < 0.0f ? -scores[b] : mu * ((float) C - rank[b]);
+}
+
+static void
+score_markov(int C, const float *params, const int32_t *history, int n, float *scores)
+{
+	const float *rank = params + C;
+	const float *row;
+	const float mu = absent_step(C);
+	float		top = 0.0f;
+	float		lambda;
+
+	if (n == 0 || !known(history[n - 1], C))
+	{
+		score_popularity(C, params, scores);
+		return;
+	}
+	row = params + 2 * (int64_t) C + (int64_t) history[n - 1] * C;
+	for (int b = 0; b < C; b++)
+		if (row[b] > top)
+			top = row[b];
+	if (top == 0.0f)
+	{
+		score_popularity(C, params, scores);
+		return;
+	}
+	lambda = tie_step(top, C);
+	for (int b = 0; b < C; b++)
+	{
+		float		pop = (float) C - rank[b];
+
+		scores[b] = row[b] > 0.0f ? row[b] + lambda * pop : mu * pop;
+	}
+}
+
+void
+ss_counting_score(ss_counting_kind k, int C, const float *params,
+				  const int32_t *history, int n, float *scores)
+{
+	switch (k)
+	{
+		case SS_COUNT_POPULARITY:
+			score_popularity(C, params, scores);
+			break;
+		case SS_COUNT_CLIENT_FREQUENCY:
+			score_client_frequency(C, params, history, n, scores);
+			break;
+		case SS_COUNT_MARKOV:
+			score_markov(C, params, history, n, scores);
+			break;
+	}
+}
