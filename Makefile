@@ -26,7 +26,7 @@ PG_CFLAGS += $(SANITIZE_CFLAGS)
 SHLIB_LINK += $(SANITIZE_LDFLAGS)
 endif
 
-REGRESS = setup train predict errors catalog nested robustness privileges upgrade memory_estimate
+REGRESS = setup train predict errors catalog nested robustness privileges upgrade upgrade_model memory_estimate
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # concurrency: specs/*.spec, run by pg_isolation_regress
 ISOLATION = concurrent_training

@@ -2,6 +2,7 @@
  * blob.c - encode / decode the weight blob (see blob.h, models/FORMAT.md).
  */
 #include "blob.h"
+#include "arch.h"
 
 #include <string.h>
 #include <zlib.h>
@@ -51,7 +52,7 @@ ss_blob_encode(const ss_dims *d, const float *params, uint8_t *out)
 	memcpy(p, SS_BLOB_MAGIC, 4);
 	p += 4;
 	p = put_u32(p, SS_BLOB_VERSION);
-	p = put_u32(p, SS_ARCH_GRU4REC);
+	p = put_u32(p, ss_arch_of(d)->blob_id);
 	p = put_u32(p, (uint32_t) d->n_classes);
 	p = put_u32(p, (uint32_t) d->n_features);
 	p = put_u32(p, (uint32_t) d->n_numeric);
@@ -98,7 +99,7 @@ decode(const uint8_t *blob, size_t len, ss_dims *d, float **params, int in_place
 	if (version != SS_BLOB_VERSION)
 		return "weight blob has an unsupported format version";
 	arch = get_u32(p + 8);
-	if (arch != SS_ARCH_GRU4REC)
+	if (ss_arch_by_blob_id(arch, &d->arch) == NULL)
 		return "weight blob has an unknown architecture";
 	for (int i = 0; i < 6; i++)
 		f[i] = get_u32(p + 12 + 4 * i);

@@ -16,7 +16,6 @@
 
 #define SS_BLOB_MAGIC "SSQM"
 #define SS_BLOB_VERSION 1
-#define SS_ARCH_GRU4REC 1
 
 /* Size in bytes of the blob of a model with these dimensions. */
 size_t		ss_blob_size(const ss_dims *d);

@@ -1,14 +1,10 @@
 /*
- * model.h - GRU4Rec with additive attention: dimensions, parameter layout,
- * and the forward / backward pass over a batch.
- *
- *   x_t    = dropout([E_cat(cat_t), E_1(f1_t), .., E_F(fF_t), num_t])   D
- *   h^l_t  = GRU_l(dropout(h^{l-1}_t)), l = 1..L (h^0 = x)               H
- *   c_t    = sum_{s<=t} softmax_s(v . tanh(W_k h_s + b_k + W_q h_t)) h_s  H
- *   logits = W_o dropout([c_t; h_t]) + b_o                              C
- * (h = the top layer).  The parameters of a model are one contiguous float
- * block, laid out in the order of ss_params (documented in models/FORMAT.md);
- * gradients and the optimiser's moments are blocks of the same layout.
+ * model.h - a model of any architecture (arch.h): its dimensions, the
+ * padded batch it reads, its workspace, and the forward / backward pass
+ * over a batch, dispatched to the architecture of the dimensions.  The
+ * parameters of a model are one contiguous float block, laid out by its
+ * architecture (documented in models/FORMAT.md); gradients and the
+ * optimiser's moments are blocks of the same layout.
  */
 #ifndef SS_MODEL_H
 #define SS_MODEL_H
@@ -22,8 +18,20 @@
 #define SS_MAX_NUMERIC 256		/* numeric inputs: 255 columns and the gap feature */
 #define SS_N_RESERVED 2			/* embedding ids: 0 = padding, 1 = unknown */
 
+/* The architectures (arch.h); their numbers in a blob are their blob_id. */
+typedef enum ss_arch_id
+{
+	SS_ARCH_GRU4REC = 0,		/* GRU4Rec + additive attention (gru4rec.c) */
+	SS_ARCH_LSTM,				/* bidirectional LSTM + attention (lstm.c) */
+	SS_ARCH_POPULARITY,			/* counting baselines (counting.c) */
+	SS_ARCH_CLIENT_FREQUENCY,
+	SS_ARCH_MARKOV,
+	SS_N_ARCHS
+} ss_arch_id;
+
 typedef struct ss_dims
 {
+	int			arch;			/* ss_arch_id */
 	int			n_classes;		/* C: known categories (output classes) */
 	int			n_features;		/* F: categorical features */
 	int			n_numeric;		/* N: numeric inputs (z-scored) */
@@ -44,31 +52,14 @@ int			ss_embedding_dim(int n_values, double scale);
  */
 const char *ss_dims_finish(ss_dims *d, double emb_scale);
 
-/* Pointers into one parameter (or gradient, or moment) block. */
-typedef struct ss_params
-{
-	float	   *cat_emb;		/* (C + 2) x E0 */
-	float	   *feat_emb[SS_MAX_FEATURES];	/* (V_j + 2) x E_j */
-	float	   *w_ih[SS_MAX_LAYERS];	/* 3H x D (layer 0) or 3H x H */
-	float	   *w_hh[SS_MAX_LAYERS];	/* 3H x H */
-	float	   *b_ih[SS_MAX_LAYERS];	/* 3H */
-	float	   *b_hh[SS_MAX_LAYERS];	/* 3H */
-	float	   *w_k;			/* A x H */
-	float	   *b_k;			/* A */
-	float	   *w_q;			/* A x H */
-	float	   *v;				/* A */
-	float	   *w_o;			/* C x 2H */
-	float	   *b_o;			/* C */
-} ss_params;
-
 /* Number of floats of a parameter block. */
 int64_t		ss_param_count(const ss_dims *d);
 
-/* Points p's fields into base (which holds ss_param_count floats). */
-void		ss_params_bind(const ss_dims *d, float *base, ss_params *p);
-
-/* PyTorch's default initialisation (embeddings N(0,1) with a zero padding row, GRU and linear U(-1/sqrt(fan_in), ..)). */
+/* The architecture's initialisation (PyTorch's defaults for its modules). */
 void		ss_params_init(const ss_dims *d, float *base, ss_rng *rng);
+
+/* 1: trained by gradient steps; 0: counted (arch.h, fit) */
+int			ss_model_trained_by_gradient(const ss_dims *d);
 
 /*
  * A padded batch, time-major (row p = t * B + b): B sequences of

@@ -36,8 +36,8 @@ PG_FUNCTION_INFO_V1(seqsales_predict);
  * must be the relation trained on: a temporary table of another session,
  * or a table dropped and created again, only has the same name.
  */
-static Oid
-source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
+Oid
+model_source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
 {
 	Oid			rel = relid;
 
@@ -89,7 +89,7 @@ static SourcePlan *
 history_plan(CachedModel *m, Oid relid)
 {
 	ColumnSpec	cols;
-	Oid			rel = source_relation(m, relid, &cols);
+	Oid			rel = model_source_relation(m, relid, &cols);
 	char	   *rel_name = qualified_relation_name(rel);
 	SourcePlan *plan = source_plan_find(m, relid, rel, rel_name, cols.client_type);
 	StringInfoData q;
@@ -595,7 +595,7 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	s.m = model_cache_get(schema, model_name);
 	s.k = Min(k, s.m->dims.n_classes);
-	rel = source_relation(s.m, source, &cols);
+	rel = model_source_relation(s.m, source, &cols);
 	core_load_blas();
 	ss_blas_set_threads(1);
 

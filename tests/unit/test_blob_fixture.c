@@ -11,6 +11,7 @@
 #include "../../src/core/blob.h"
 #include "../../src/core/layers.h"
 #include "../../src/core/model.h"
+#include "../../src/core/gru4rec.h"
 #include "../../src/core/rng.h"
 #include "../../src/core/ss_alloc.h"
 
@@ -244,7 +245,7 @@ test_fixture(const char *path)
 	const int32_t *qt,
 			   *qb;
 	int32_t    *y;
-	ss_params	pp,
+	ss_gru4rec_params	pp,
 				gp;
 	ss_batch   *batch;
 	ss_workspace *ws;
@@ -283,8 +284,8 @@ test_fixture(const char *path)
 	T = (int) scalar(&fx, "T");
 	params = SS_NEW_ARRAY(float, ss_param_count(&d));
 	grads = SS_NEW_ARRAY(float, ss_param_count(&d));
-	ss_params_bind(&d, params, &pp);
-	ss_params_bind(&d, grads, &gp);
+	ss_gru4rec_bind(&d, params, &pp);
+	ss_gru4rec_bind(&d, grads, &gp);
 
 	/* parameters, with their fixture names and sizes */
 	{
@@ -297,9 +298,9 @@ test_fixture(const char *path)
 		int			n_map = 0;
 
 #define MAP(nm, f) do { map[n_map].name = nm; map[n_map].p = pp.f; map[n_map].g = gp.f; n_map++; } while (0)
-		MAP("cat_emb", cat_emb);
+		MAP("cat_emb", enc.cat_emb);
 		if (F > 0)
-			MAP("feat_emb0", feat_emb[0]);
+			MAP("feat_emb0", enc.feat_emb[0]);
 		MAP("w_ih", w_ih[0]);
 		MAP("w_hh", w_hh[0]);
 		MAP("b_ih", b_ih[0]);

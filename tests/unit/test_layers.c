@@ -10,6 +10,7 @@
 #include "../../src/core/layers.h"
 #include "../../src/core/packed.h"
 #include "../../src/core/model.h"
+#include "../../src/core/gru4rec.h"
 #include "../../src/core/optim.h"
 #include "../../src/core/rng.h"
 #include "../../src/core/ss_alloc.h"
@@ -592,7 +593,7 @@ test_model(int layers)
 				lengths[3] = {6, 4, 2};
 	int64_t		n;
 	float	   *grads;
-	ss_params	pp,
+	ss_gru4rec_params	pp,
 				gp;
 	struct
 	{
@@ -653,12 +654,12 @@ test_model(int layers)
 		ss_focal_loss(n_q, 5, logits, c.y, c.alpha, 2.0f, logits, NULL);
 		ss_model_backward(&c.d, c.params, c.batch, logits, c.ws, grads);
 	}
-	ss_params_bind(&c.d, c.params, &pp);
-	ss_params_bind(&c.d, grads, &gp);
+	ss_gru4rec_bind(&c.d, c.params, &pp);
+	ss_gru4rec_bind(&c.d, grads, &gp);
 #define PART(nm, f, cnt) do { parts[n_parts].name = nm; parts[n_parts].p = pp.f; parts[n_parts].g = gp.f; parts[n_parts].n = cnt; n_parts++; } while (0)
-	PART("cat_emb", cat_emb, (int64_t) 7 * c.d.emb_dim[0]);
-	PART("feat_emb0", feat_emb[0], (int64_t) 5 * c.d.emb_dim[1]);
-	PART("feat_emb1", feat_emb[1], (int64_t) 6 * c.d.emb_dim[2]);
+	PART("cat_emb", enc.cat_emb, (int64_t) 7 * c.d.emb_dim[0]);
+	PART("feat_emb0", enc.feat_emb[0], (int64_t) 5 * c.d.emb_dim[1]);
+	PART("feat_emb1", enc.feat_emb[1], (int64_t) 6 * c.d.emb_dim[2]);
 	PART("w_ih0", w_ih[0], (int64_t) 18 * c.d.input_dim);
 	PART("w_hh0", w_hh[0], 18 * 6);
 	PART("b_ih0", b_ih[0], 18);

@@ -14,6 +14,8 @@ void		run_train_tests(void);
 void		run_encode_tests(void);
 void		run_memory_tests(void);
 void		run_interrupt_tests(void);
+void		run_metrics_tests(void);
+void		run_model_file_tests(const char *fixture_dir);
 void		run_counting_tests(void);
 
 int
@@ -30,10 +32,12 @@ main(int argc, char **argv)
 	printf("# %s\n", ss_blas_info());
 	run_layer_tests();
 	run_blob_fixture_tests(fixtures);
+	run_model_file_tests(fixtures);
 	run_train_tests();
 	run_encode_tests();
 	run_memory_tests();
 	run_interrupt_tests();
+	run_metrics_tests();
 	run_counting_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);

@@ -114,13 +114,14 @@ typedef struct
 	double		last_hit3;
 } cb_state;
 
-static void
+static int
 on_epoch(void *arg, const ss_epoch_stats *st)
 {
 	cb_state   *s = arg;
 
 	s->epochs_seen++;
 	s->last_hit3 = st->validation_hit3;
+	return 0;
 }
 
 static void

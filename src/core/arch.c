@@ -1,0 +1,59 @@
+/*
+ * arch.c - the table of architectures (arch.h): one entry per file.
+ */
+#include "arch.h"
+
+#include <string.h>
+
+extern const ss_arch ss_arch_gru4rec;
+
+/* by ss_arch_id; NULL: not built yet */
+static const ss_arch *const archs[SS_N_ARCHS] = {
+	[SS_ARCH_GRU4REC] = &ss_arch_gru4rec,
+};
+
+const ss_arch *
+ss_arch_of(const ss_dims *d)
+{
+	return d->arch >= 0 && d->arch < SS_N_ARCHS ? archs[d->arch] : NULL;
+}
+
+const ss_arch *
+ss_arch_by_name(const char *name, int *id)
+{
+	for (int i = 0; i < SS_N_ARCHS; i++)
+		if (archs[i] && strcmp(archs[i]->name, name) == 0)
+		{
+			*id = i;
+			return archs[i];
+		}
+	return NULL;
+}
+
+const ss_arch *
+ss_arch_by_blob_id(uint32_t blob_id, int *id)
+{
+	for (int i = 0; i < SS_N_ARCHS; i++)
+		if (archs[i] && archs[i]->blob_id == blob_id)
+		{
+			*id = i;
+			return archs[i];
+		}
+	return NULL;
+}
+
+const char *
+ss_arch_names(void)
+{
+	static char names[256];
+
+	if (names[0] == '\0')
+		for (int i = 0; i < SS_N_ARCHS; i++)
+			if (archs[i])
+			{
+				if (names[0])
+					strcat(names, ", ");
+				strcat(names, archs[i]->name);
+			}
+	return names;
+}
