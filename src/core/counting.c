@@ -12,43 +12,33 @@
  * client_frequency counts the window in scores[] itself, marks the
  * categories it has given their recency term by a negative sign on the
  * way back through the window, and then settles every entry in one pass.
+ *
+ * The three architectures (arch.h) at the end only adapt a batch to that:
+ * each query row's events as classes, one ss_counting_score per row.
  */
 #include "counting.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "interrupt.h"
+#include "arch_impl.h"
 #include "ss_alloc.h"
+#include "windows.h"
 
 /* events counted, or floats written, between two polls: a few ms */
 #define POLL_EVENTS ((int64_t) 1 << 20)
 #define POLL_FLOATS ((int64_t) 1 << 22)
 
-int
-ss_counting_check(ss_counting_kind k, int C, char *message, char *hint, size_t size)
+const char *
+ss_counting_check(ss_counting_kind k, int C)
 {
 	if (C < 1 || C > SS_COUNTING_MAX_CLASSES)
-	{
-		snprintf(message, size, "a counting model needs 1 to %d categories, not %d",
-				 SS_COUNTING_MAX_CLASSES, C);
-		snprintf(hint, size, "%s", C < 1 ? "The fitting clients have no known category." : "");
-		return 0;
-	}
+		return "number of categories out of range";
 	if (k == SS_COUNT_MARKOV && C > SS_COUNTING_MARKOV_MAX_CLASSES)
-	{
-		snprintf(message, size, "too many categories for a markov model: %d (at most %d)",
-				 C, SS_COUNTING_MARKOV_MAX_CLASSES);
-		snprintf(hint, size,
-				 "Its transition table holds 4 C^2 bytes, %.1f GB here, and must fit one "
-				 "value of at most 1 GB. Use popularity or client_frequency, or group the "
-				 "categories.",
-				 4.0 * C * C / 1e9);
-		return 0;
-	}
-	return 1;
+		return "too many categories for a markov model: at most 16000, as its transition "
+			"table of 4 C^2 bytes must fit one value of 1 GB";
+	return NULL;
 }
 
 int64_t
@@ -146,9 +136,10 @@ write_popularity(int C, const int64_t *counts, float *params)
 	ss_free(order);
 }
 
-static int
-fit(ss_counting_kind k, int C, const int32_t *target, const int64_t *offsets,
-	const int32_t *clients, int n_clients, float *params)
+int
+ss_counting_fit(ss_counting_kind k, int C, const int32_t *target,
+				const int64_t *offsets, const int32_t *clients, int n_clients,
+				float *params)
 {
 	float	   *trans = k == SS_COUNT_MARKOV ? params + 2 * (int64_t) C : NULL;
 	int64_t    *counts;
@@ -190,16 +181,6 @@ fit(ss_counting_kind k, int C, const int32_t *target, const int64_t *offsets,
 	return 1;
 }
 
-int
-ss_counting_fit(ss_counting_kind k, int C, const int32_t *target,
-				const int64_t *offsets, const int32_t *clients, int n_clients,
-				float *params)
-{
-	ss_interrupt_begin();
-	fit(k, C, target, offsets, clients, n_clients, params);
-	return !ss_interrupt_end();
-}
-
 /* ---------------------------------------------------------------- scoring */
 
 /* ceil(log2(m + 1)) for m >= 0 */
@@ -215,9 +196,9 @@ bits_for(int64_t m)
 
 /*
  * The tie-break step for counts up to top (>= 1) and tie terms up to m:
- * 2^(E - 24) (E: 2^(E-1) <= top < 2^E) when that keeps the m-th term
- * below 1, which keeps every score exact; else 2^-(bits_for(m) + 1), tie
- * terms below 1/2 (counting.h).
+ * 2^(E - 22) (E: 2^(E-1) <= top < 2^E) when that keeps the m-th term
+ * below 1: every score exact and a relative 2^-22 from the next; else
+ * 2^-(bits_for(m) + 1), tie terms below 1/2 (counting.h).
  */
 static float
 tie_step(float top, int64_t m)
@@ -226,7 +207,7 @@ tie_step(float top, int64_t m)
 	int			k = bits_for(m);
 
 	(void) frexpf(top, &e);
-	return ldexpf(1.0f, e - 24 <= -k ? e - 24 : -(k + 1));
+	return ldexpf(1.0f, e - 22 <= -k ? e - 22 : -(k + 1));
 }
 
 /* the scale of the popularity term of the categories without a count */
@@ -337,3 +318,165 @@ ss_counting_score(ss_counting_kind k, int C, const float *params,
 			break;
 	}
 }
+
+/* ---------------------------------------------------------------- as architectures (arch.h) */
+
+enum
+{
+	WS_SCORES = 1, WS_QT, WS_QB, WS_HISTORY
+};
+
+/* ss_arch_id of the three, in the order of ss_counting_kind (model.h) */
+static ss_counting_kind
+kind_of(const ss_dims *d)
+{
+	return (ss_counting_kind) (d->arch - SS_ARCH_POPULARITY);
+}
+
+static const char *
+counting_check(const ss_dims *d)
+{
+	return ss_counting_check(kind_of(d), d->n_classes);
+}
+
+static int64_t
+counting_param_count(const ss_dims *d)
+{
+	return ss_counting_param_count(kind_of(d), d->n_classes);
+}
+
+/* never used for a counted model (ss_train fits it); zeros, to be defined */
+static void
+counting_init(const ss_dims *d, float *params, ss_rng *rng)
+{
+	(void) rng;
+	ss_copy_floats(params, NULL, counting_param_count(d));
+}
+
+static int64_t
+counting_pack_floats(const ss_dims *d)
+{
+	(void) d;
+	return 0;
+}
+
+/* what forward asks of each buffer; nothing more with backward (there is none) */
+static void
+counting_pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
+					int64_t bytes[SS_WS_SLOTS])
+{
+	(void) with_backward;
+	memset(bytes, 0, sizeof(int64_t) * SS_WS_SLOTS);
+	bytes[WS_QT] = sizeof(int32_t) * (s->TB + 1);
+	bytes[WS_QB] = sizeof(int32_t) * (s->TB + 1);
+	bytes[WS_HISTORY] = sizeof(int32_t) * (s->T + 1);
+	bytes[WS_SCORES] = sizeof(float) * s->n_q * d->n_classes;
+}
+
+/* the class of an embedding id (encode.h: class + 2; 1 unknown, 0 padding) */
+static inline int32_t
+class_of_id(int32_t id)
+{
+	return id >= SS_N_RESERVED ? id - SS_N_RESERVED : -1;
+}
+
+/*
+ * Scores of the query rows: a query at position t of sequence b sees its
+ * events 0 .. t (client_frequency all of them, markov the last, popularity
+ * none).  Dropout and rng are ignored: counting has no training mode.
+ */
+static int
+counting_forward(const ss_dims *d, const float *params, const ss_batch *batch,
+				 ss_query_mode mode, float dropout, ss_rng *rng, ss_workspace *ws,
+				 float **scores_out, const int32_t **qt_out, const int32_t **qb_out)
+{
+	const ss_counting_kind k = kind_of(d);
+	const int	B = batch->B,
+				T = batch->T,
+				C = d->n_classes;
+	const int64_t TB = (int64_t) T * B;
+	int32_t    *qt = (int32_t *) ss_ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
+	int32_t    *qb = (int32_t *) ss_ws_get(ws, WS_QB, sizeof(int32_t) * (TB + 1));
+	int32_t    *history = (int32_t *) ss_ws_get(ws, WS_HISTORY, sizeof(int32_t) * (T + 1));
+	float	   *scores;
+	int			n_q = 0;
+
+	(void) dropout;
+	(void) rng;
+	ws->train = 0;
+	ws->dropout = 0.0f;
+	for (int b = 0; b < B; b++)
+	{
+		if (mode == SS_QUERY_LAST)
+		{
+			qt[n_q] = batch->lengths[b] - 1;
+			qb[n_q++] = b;
+			continue;
+		}
+		for (int t = 0; t < batch->lengths[b]; t++)
+			if (batch->target[(int64_t) t * B + b] >= 0)
+			{
+				qt[n_q] = t;
+				qb[n_q++] = b;
+			}
+	}
+	ws->n_q = n_q;
+	scores = SS_WSF(ws, WS_SCORES, (int64_t) n_q * C);
+	for (int i = 0; i < n_q; i++)
+	{
+		const int	b = qb[i],
+					n = qt[i] + 1;
+		int			m = k == SS_COUNT_CLIENT_FREQUENCY ? n : k == SS_COUNT_MARKOV && n > 0;
+
+		if (ss_row_poll(i, C))
+		{
+			ws->n_q = n_q = 0;
+			break;
+		}
+		for (int s = 0; s < m; s++)
+			history[s] = class_of_id(batch->cat[(int64_t) (n - m + s) * B + b]);
+		ss_counting_score(k, C, params, history, m, scores + (int64_t) i * C);
+	}
+	*scores_out = scores;
+	if (qt_out)
+		*qt_out = qt;
+	if (qb_out)
+		*qb_out = qb;
+	return n_q;
+}
+
+static const char *
+counting_fit(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
+			 float *params)
+{
+	const char *err = counting_check(d);
+
+	if (err != NULL)
+		return err;
+	(void) ss_counting_fit(kind_of(d), d->n_classes, data->target, data->offsets, fit, n_fit,
+						   params);
+	return NULL;
+}
+
+#define COUNTING_ARCH(sql_name, what, id) { \
+	.name = sql_name, \
+	.description = what, \
+	.blob_id = id, \
+	.output = SS_OUTPUT_SCORES, \
+	.one_target_per_window = 0, \
+	.check = counting_check, \
+	.param_count = counting_param_count, \
+	.init = counting_init, \
+	.pack_floats = counting_pack_floats, \
+	.pass_bytes = counting_pass_bytes, \
+	.forward = counting_forward, \
+	.backward = NULL, \
+	.fit = counting_fit, \
+}
+
+const ss_arch ss_arch_popularity =
+COUNTING_ARCH("popularity", "category counts of the fitting clients", 3);
+const ss_arch ss_arch_client_frequency =
+COUNTING_ARCH("client_frequency", "category counts of the client's window, then popularity", 4);
+const ss_arch ss_arch_markov =
+COUNTING_ARCH("markov", "transitions from the last category, then popularity", 5);

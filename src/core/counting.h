@@ -33,16 +33,19 @@
  * saturate) before that rounding.  Markov's table takes 4 C^2 bytes: 400 MB
  * at C = 10000, 1.02 GB at the limit SS_COUNTING_MARKOV_MAX_CLASSES.
  *
- * Scores.  The prediction path ranks scores descending, equal scores by
- * lower class index, and shows probability = score / sum of scores.  The
- * scores below are non-negative, reproduce the reference's order exactly
- * under that ranking (within the float32 limits stated), and make score /
- * sum the baseline's own estimate of the next category's probability:
+ * Scores.  The prediction path (predict.c) turns each score vector into
+ * shares of its sum, probability = score / sum (in double, stored as
+ * float), and ranks those descending, equal ones by lower class index.
+ * The scores below are non-negative, reproduce the reference's order
+ * exactly under that ranking (within the float32 limits stated), and make
+ * score / sum the baseline's own estimate of the next category's
+ * probability:
  *
  *   popularity        score[b] = count[b]; probability = count[b] / N, the
  *                     category's share of the fitting events (N of them).
- *                     Order exact while counts are below 2^24; above, two
- *                     counts that round to one float are ranked by index.
+ *                     Order exact while counts are at most 2^22 (4.2
+ *                     million); above, two counts that differ by less than
+ *                     a relative 2^-22 may tie and go by index.
  *
  *   client_frequency  for b in the history (n' known events, d distinct
  *                     categories, c[b] occurrences, the largest c_max):
@@ -53,9 +56,9 @@
  *                     (K = ceil(log2(C + 1))), all of them together below
  *                     2^-21.  Probability: c[b] / n', the category's share
  *                     of the client's window, off by the recency term (a
- *                     relative u * d / c[b] at most: below 2e-4 for windows
- *                     of 50 events, 4e-3 for 250), and practically 0
- *                     for the absent ones.  A history with no known event
+ *                     relative u * d / c[b] at most: below 1e-3 for
+ *                     windows of 50 events, 2e-2 for 250), and practically
+ *                     0 for the absent ones.  A history with no known event
  *                     is scored as popularity (its order in the reference).
  *
  *   markov            for b with trans[a][b] = t[b] > 0 (row total T, the
@@ -65,32 +68,41 @@
  *                     t[b] = 0: mu * (C - rank[b]) as above.  Probability:
  *                     t[b] / T, the empirical P(b | a), off by the
  *                     tie-break term (a relative lambda * C / t[b] at most:
- *                     below 1e-3 for C = 1000 and t_max < 16), practically
+ *                     below 4e-3 for C = 1000 and t_max < 16), practically
  *                     0 for the categories never seen after a.  When a is
  *                     unknown, out of range or has no outgoing transition,
  *                     scored as popularity.
  *
- * The step u (lambda) is the smallest that keeps every score exact:
- * 2^(E - 24) for the exponent E with 2^(E-1) <= c_max < 2^E (t_max), so
- * that c + u * r is a multiple of 2^(E - 24) below 2^E, always a float.  It
- * serves while u * d < 1 (lambda * C < 1), which holds whenever
- * c_max * (d + 1) <= 2^23 (t_max * (C + 1) <= 2^23: t_max up to some 8000
- * for C = 1000, 500 for C = 16000); every window of up to 5790 known
- * events qualifies.  Past that the step is 2^-(K' + 1) (K' = ceil(log2(d +
- * 1)), or K), and the scores of the largest counts round: the counts
- * themselves are never reordered (the tie term stays below 1/2), but two
- * categories with the same large count may then tie and be ranked by class
- * index instead of recency (popularity).
+ * The step u (lambda).  Two scores that differ must differ by a relative
+ * 2^-22 at least: then their shares of any common sum, rounded to float,
+ * still differ in the same direction (two floats one ulp apart need not).
+ * The step is the smallest that does so: 2^(E - 22) for the exponent E
+ * with 2^(E-1) <= c_max < 2^E (t_max), so that every c + u * r is a
+ * multiple of 2^(E - 22) below 2^E, an exact float, 2^-22 of 2^E from its
+ * neighbours.  It serves while u * d < 1 (lambda * C < 1), which holds
+ * whenever c_max * (d + 1) <= 2^21 (t_max * (C + 1) <= 2^21: t_max up to
+ * some 2000 for C = 1000, 130 for C = 16000); every window of up to 2894
+ * known events qualifies.  Past that the step is 2^-(K' + 1) (K' =
+ * ceil(log2(d + 1)), or K): the counts are never reordered (the tie term
+ * stays below 1/2), the small counts keep their tie-break, but two
+ * categories with the same count above about 2^21 u may tie and be ranked
+ * by class index instead of recency (popularity).  The absent categories'
+ * terms mu * (C - rank) are exact and a relative 1 / C >= 2^-20 apart.
  *
- * Markov's fitting is limited to C <= SS_COUNTING_MARKOV_MAX_CLASSES: its
- * table must fit a PostgreSQL value (at most 1 GB); ss_counting_check says
- * so.  All kinds accept C <= SS_COUNTING_MAX_CLASSES, the neural models'
- * limit (the ranks and rank terms need C < 2^24 to be exact floats).
+ * As architectures (arch.h) "popularity", "client_frequency" and "markov"
+ * (blob ids 3, 4, 5): fit instead of gradient steps, forward writes the
+ * scores of the query rows (output SS_OUTPUT_SCORES), each query seeing
+ * the events of its sequence up to and including its position, as the
+ * causal models do; dimensions other than C are not used.  Markov is
+ * limited to C <= SS_COUNTING_MARKOV_MAX_CLASSES: its table must fit one
+ * PostgreSQL value (at most 1 GB); ss_counting_check says so, and the
+ * architectures' check makes ss_dims_finish refuse it.  All kinds accept
+ * C <= SS_COUNTING_MAX_CLASSES, the neural models' limit (ranks and rank
+ * terms need C < 2^20 to stay exact and apart).
  */
 #ifndef SS_COUNTING_H
 #define SS_COUNTING_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 #define SS_COUNTING_MAX_CLASSES 1000000
@@ -103,13 +115,8 @@ typedef enum ss_counting_kind
 	SS_COUNT_MARKOV
 } ss_counting_kind;
 
-/*
- * 1 when a model of kind k can have C classes; else 0, with a message
- * (what) and a hint (why, and what to do instead) written into the size
- * bytes of each, truncated as snprintf does.
- */
-int			ss_counting_check(ss_counting_kind k, int C, char *message, char *hint,
-							  size_t size);
+/* NULL when a model of kind k can have C classes; else why not (a static message) */
+const char *ss_counting_check(ss_counting_kind k, int C);
 
 /* Floats of the parameter block: 2 C, markov 2 C + C^2 (C accepted by ss_counting_check). */
 int64_t		ss_counting_param_count(ss_counting_kind k, int C);
@@ -121,12 +128,12 @@ int64_t		ss_counting_param_count(ss_counting_kind k, int C);
  * block (ss_counting_param_count floats; their previous content does not
  * matter).  Allocates 24 C bytes while it runs (on the calling thread).
  *
- * Watched (interrupt.h), in its own span as ss_predict_batch: polls after
+ * Polls ss_interrupted() (interrupt.h, in the caller's watched span) after
  * about a million events counted or 4 million floats written (not inside
  * the sort of the C counts, 0.1 s at a million classes); returns 1, or 0
  * when an interrupt cut it short (params then undefined: serve the
  * interrupt, call again).  1 M events take some 10 ms, plus for markov
- * about 1 ns per float of its table.
+ * 1 to 3 ns per float of its table (0.3 to 0.7 s at C = 16000).
  */
 int			ss_counting_fit(ss_counting_kind k, int C, const int32_t *target,
 							const int64_t *offsets, const int32_t *clients, int n_clients,
@@ -136,8 +143,8 @@ int			ss_counting_fit(ss_counting_kind k, int C, const int32_t *target,
  * Scores scores[0 .. C-1] of the event after history[0 .. n-1] (classes,
  * oldest first, -1 or any value outside 0 .. C-1 = unknown; n >= 0), with
  * the parameters of a fitting (see above).  The caller passes the input
- * window the models see (a client's last max_length events).  O(n + C), no
- * allocation, safe on any thread.
+ * window the models see (a client's last max_length events).  O(n + C)
+ * (some 25 us at C = 16000), no allocation, safe on any thread.
  */
 void		ss_counting_score(ss_counting_kind k, int C, const float *params,
 							  const int32_t *history, int n, float *scores);
