@@ -15,6 +15,7 @@
 #include "blas.h"
 #include "interrupt.h"
 #include "layers.h"
+#include "metrics.h"
 #include "simd.h"
 #include "ss_alloc.h"
 
@@ -110,7 +111,7 @@ validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
 
 		if (q % per_poll == per_poll - 1 && ss_interrupted())
 			break;
-		h += ss_rank_of(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3;
+		h += ss_target_rank(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3;
 	}
 	if (ss_interrupt_end())
 		return 0;

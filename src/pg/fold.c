@@ -138,6 +138,31 @@ fold_vocab(const RawEvents *raw, const int32 *fit, int n_fit, FoldVocab *v)
 	pfree(cnt);
 }
 
+void
+fold_vocab_of_model(const RawEvents *raw, ss_strdict *classes, char **class_names,
+					ss_strdict *const *feat_dicts, int n_numeric, double *mean, double *std,
+					FoldVocab *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->n_classes = classes->n;
+	v->class_names = class_names;
+	v->class_map = palloc(sizeof(int) * Max(raw->categories->n, 1));
+	for (int id = 0; id < raw->categories->n; id++)
+		v->class_map[id] = ss_strdict_lookup(classes, raw->categories->strs[id]);
+	v->n_features = raw->n_cat;
+	for (int j = 0; j < raw->n_cat; j++)
+	{
+		v->feature_vocab[j] = feat_dicts[j]->n;
+		v->feat_names[j] = feat_dicts[j]->strs;
+		v->feat_maps[j] = palloc(sizeof(int) * Max(raw->values[j]->n, 1));
+		for (int id = 0; id < raw->values[j]->n; id++)
+			v->feat_maps[j][id] = ss_strdict_lookup(feat_dicts[j], raw->values[j]->strs[id]);
+	}
+	v->n_numeric = n_numeric;
+	v->mean = mean;
+	v->std = std;
+}
+
 /* ---------------------------------------------------------------- encoding */
 
 void

@@ -50,6 +50,15 @@ void		fold_split(const RawEvents *raw, const bool *keep, int64 seed, double vali
 void		fold_vocab(const RawEvents *raw, const int32 *fit, int n_fit, FoldVocab *v);
 
 /*
+ * A trained model's vocabularies as a FoldVocab for raw (its categories
+ * and values looked up in the model's dictionaries, unknown: -1): to
+ * encode another relation's events for that model.
+ */
+void		fold_vocab_of_model(const RawEvents *raw, ss_strdict *classes, char **class_names,
+								ss_strdict *const *feat_dicts, int n_numeric, double *mean, double *std,
+								FoldVocab *v);
+
+/*
  * Every event of raw encoded with v into data; in_place reuses raw's
  * arrays (raw is then no longer usable: one fold only), else new arrays.
  */

@@ -21,6 +21,7 @@
 
 #include "../core/blas.h"
 #include "../core/encode.h"
+#include "../core/metrics.h"
 #include "../core/ss_alloc.h"
 #include "load.h"
 #include "model_cache.h"
@@ -221,26 +222,6 @@ encode_history(CachedModel *m)
 	return len;
 }
 
-/* The k best classes of probs[C], best first, ties by class order. */
-static void
-top_k(const float *probs, int C, int k, int *top)
-{
-	for (int i = 0; i < k; i++)
-		top[i] = -1;
-	for (int c = 0; c < C; c++)
-	{
-		float		p = probs[c];
-		int			i = k;
-
-		while (i > 0 && (top[i - 1] < 0 || probs[top[i - 1]] < p))
-			i--;
-		if (i >= k)
-			continue;
-		memmove(top + i + 1, top + i, sizeof(int) * (k - i - 1));
-		top[i] = c;
-	}
-}
-
 Datum
 seqsales_predict(PG_FUNCTION_ARGS)
 {
@@ -311,7 +292,7 @@ seqsales_predict(PG_FUNCTION_ARGS)
 	top = MemoryContextAlloc(call_cxt, sizeof(int) * k);
 	top_p = MemoryContextAlloc(call_cxt, sizeof(double) * k);
 	top_name = MemoryContextAlloc(call_cxt, sizeof(char *) * k);
-	top_k(m->probs, C, k, top);
+	ss_top_k(m->probs, C, k, top);
 	for (int i = 0; i < k; i++)
 	{
 		top_p[i] = m->probs[top[i]];
@@ -463,7 +444,7 @@ score_batch(ScoreScan *s)
 		int			j = pos_of[c];
 		const float *pc = s->probs[j % n_parts] + (int64) (j / n_parts) * C;
 
-		top_k(pc, C, k, top);
+		ss_top_k(pc, C, k, top);
 		for (int i = 0; i < k; i++)
 		{
 			Datum		values[4];

@@ -16,6 +16,7 @@ void		run_memory_tests(void);
 void		run_interrupt_tests(void);
 void		run_metrics_tests(void);
 void		run_model_file_tests(const char *fixture_dir);
+void		run_tpe_tests(void);
 void		run_counting_tests(void);
 
 int
@@ -38,6 +39,7 @@ main(int argc, char **argv)
 	run_memory_tests();
 	run_interrupt_tests();
 	run_metrics_tests();
+	run_tpe_tests();
 	run_counting_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);

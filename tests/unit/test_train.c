@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "../../src/core/metrics.h"
 #include "../../src/core/layers.h"
 #include "../../src/core/model.h"
 #include "../../src/core/rng.h"
@@ -261,8 +262,8 @@ test_training(void)
 		}
 		CHECK(fabs(s0 - 1) < 1e-5 && fabs(s1 - 1) < 1e-5, "predicted probabilities sum to 1");
 		/* rows of the batch are longest first: origin says which window each is */
-		CHECK(ss_rank_of(probs, 8, data->target[w[b->origin[0]].end]) == 1 &&
-			  ss_rank_of(probs + 8, 8, data->target[w[b->origin[1]].end]) == 1,
+		CHECK(ss_target_rank(probs, 8, data->target[w[b->origin[0]].end]) == 1 &&
+			  ss_target_rank(probs + 8, 8, data->target[w[b->origin[1]].end]) == 1,
 			  "the next category of a held-out client is ranked first");
 		{
 			/* the same two clients as two batches on two threads */
