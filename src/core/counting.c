@@ -217,10 +217,42 @@ absent_step(int C)
 	return ldexpf(1.0f, -(2 * bits_for(C) + 20));
 }
 
+/*
+ * Scores from counts[C] (class counts, or a markov row), the rest by
+ * popularity: count + lambda (C - rank) where counted, mu (C - rank)
+ * elsewhere.  Returns 0, scores untouched, when every count is 0.
+ */
+static int
+score_counts(int C, const float *counts, const float *rank, float *scores)
+{
+	const float mu = absent_step(C);
+	float		top = 0.0f;
+	float		lambda;
+
+	for (int b = 0; b < C; b++)
+		if (counts[b] > top)
+			top = counts[b];
+	if (top == 0.0f)
+		return 0;
+	lambda = tie_step(top, C);
+	for (int b = 0; b < C; b++)
+	{
+		float		pop = (float) C - rank[b];
+
+		scores[b] = counts[b] > 0.0f ? counts[b] + lambda * pop : mu * pop;
+	}
+	return 1;
+}
+
 static void
 score_popularity(int C, const float *params, float *scores)
 {
-	memcpy(scores, params, sizeof(float) * (size_t) C);
+	const float mu = absent_step(C);
+
+	/* no fitting event at all: the ranks alone */
+	if (!score_counts(C, params, params + C, scores))
+		for (int b = 0; b < C; b++)
+			scores[b] = mu * ((float) C - params[C + b]);
 }
 
 static void
@@ -272,33 +304,10 @@ score_client_frequency(int C, const float *params, const int32_t *history, int n
 static void
 score_markov(int C, const float *params, const int32_t *history, int n, float *scores)
 {
-	const float *rank = params + C;
-	const float *row;
-	const float mu = absent_step(C);
-	float		top = 0.0f;
-	float		lambda;
-
-	if (n == 0 || !known(history[n - 1], C))
-	{
+	if (n == 0 || !known(history[n - 1], C) ||
+		!score_counts(C, params + 2 * (int64_t) C + (int64_t) history[n - 1] * C, params + C,
+					  scores))
 		score_popularity(C, params, scores);
-		return;
-	}
-	row = params + 2 * (int64_t) C + (int64_t) history[n - 1] * C;
-	for (int b = 0; b < C; b++)
-		if (row[b] > top)
-			top = row[b];
-	if (top == 0.0f)
-	{
-		score_popularity(C, params, scores);
-		return;
-	}
-	lambda = tie_step(top, C);
-	for (int b = 0; b < C; b++)
-	{
-		float		pop = (float) C - rank[b];
-
-		scores[b] = row[b] > 0.0f ? row[b] + lambda * pop : mu * pop;
-	}
 }
 
 void

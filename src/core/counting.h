@@ -41,11 +41,15 @@
  * score / sum the baseline's own estimate of the next category's
  * probability:
  *
- *   popularity        score[b] = count[b]; probability = count[b] / N, the
- *                     category's share of the fitting events (N of them).
- *                     Order exact while counts are at most 2^22 (4.2
- *                     million); above, two counts that differ by less than
- *                     a relative 2^-22 may tie and go by index.
+ *   popularity        as markov's below, over the class counts (the
+ *                     total N): score[b] = count[b] + lambda * (C -
+ *                     rank[b]), mu * (C - rank[b]) for a class never seen;
+ *                     probability = count[b] / N, the category's share of
+ *                     the fitting events, off by the tie-break term.  So
+ *                     equal counts do not tie either (within the limits
+ *                     below; past them they tie and go by index, the same
+ *                     order): the metrics' ranks (metrics.h, ties against
+ *                     the target) are the reference's positions.
  *
  *   client_frequency  for b in the history (n' known events, d distinct
  *                     categories, c[b] occurrences, the largest c_max):
@@ -62,7 +66,7 @@
  *                     is scored as popularity (its order in the reference).
  *
  *   markov            for b with trans[a][b] = t[b] > 0 (row total T, the
- *                     largest t_max):
+ *                     largest t_max; C - rank[b] = 1 .. C):
  *                       score[b] = t[b] + lambda * (C - rank[b])
  *                     lambda a power of two with lambda * C < 1; for
  *                     t[b] = 0: mu * (C - rank[b]) as above.  Probability:
