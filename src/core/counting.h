@@ -89,7 +89,7 @@
  * known events qualifies.  Past that the step is 2^-(K' + 1) (K' =
  * ceil(log2(d + 1)), or K): the counts are never reordered (the tie term
  * stays below 1/2), the small counts keep their tie-break, but two
- * categories with the same count above about 2^21 u may tie and be ranked
+ * categories with the same count above about 2^22 u may tie and be ranked
  * by class index instead of recency (popularity).  The absent categories'
  * terms mu * (C - rank) are exact and a relative 1 / C >= 2^-20 apart.
  *
