@@ -17,6 +17,7 @@ void		run_interrupt_tests(void);
 void		run_metrics_tests(void);
 void		run_model_file_tests(const char *fixture_dir);
 void		run_tpe_tests(void);
+void		run_counting_tests(void);
 
 int
 main(int argc, char **argv)
@@ -39,6 +40,7 @@ main(int argc, char **argv)
 	run_interrupt_tests();
 	run_metrics_tests();
 	run_tpe_tests();
+	run_counting_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0;
