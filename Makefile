@@ -8,10 +8,12 @@ PG_SRCS = $(sort $(wildcard src/pg/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
 # install script: the SQL fragments of src/sql, in this order
-SQL_PARTS = src/sql/catalog.sql src/sql/functions.sql src/sql/demo_data.sql
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-# earlier versions' install scripts and the upgrade scripts
-DATA = src/sql/seqsales--0.1.sql src/sql/seqsales--0.1--0.2.sql
+SQL_PARTS = src/sql/catalog.sql src/sql/functions.sql src/sql/selection.sql src/sql/demo_data.sql
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1--0.2.sql
+# earlier versions' install scripts (the upgrade script 0.1 -> 0.2 is
+# src/sql/update-0.1-0.2.sql then the new parts, as the install script has them)
+DATA = src/sql/seqsales--0.1.sql
+UPDATE_0_2_PARTS = src/sql/update-0.1-0.2.sql src/sql/selection.sql
 
 # OpenBLAS is opened with dlopen() in the backend (see src/core/blas.h)
 SHLIB_LINK = -ldl -lm -lpthread -lz
@@ -26,7 +28,7 @@ PG_CFLAGS += $(SANITIZE_CFLAGS)
 SHLIB_LINK += $(SANITIZE_LDFLAGS)
 endif
 
-REGRESS = setup train predict errors catalog nested robustness privileges upgrade memory_estimate
+REGRESS = setup train predict errors catalog nested robustness privileges upgrade upgrade_model cross_validate tune memory_estimate
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # concurrency: specs/*.spec, run by pg_isolation_regress
 ISOLATION = concurrent_training
@@ -38,6 +40,10 @@ include $(PGXS)
 
 # every object depends on every header (a struct change must rebuild all)
 $(OBJS): $(wildcard src/core/*.h src/pg/*.h)
+
+$(EXTENSION)--0.1--0.2.sql: $(UPDATE_0_2_PARTS)
+	( echo "-- seqsales 0.1 -> 0.2 (generated from src/sql by make)"; \
+	  for f in $(UPDATE_0_2_PARTS); do echo; echo "-- $$f"; cat $$f; done ) > $@
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	( echo "-- seqsales $(EXTVERSION) install script (generated from src/sql/*.sql by make)"; \

@@ -26,7 +26,7 @@ typedef struct
 	int			n;
 } epochs_seen;
 
-static void
+static int
 on_epoch(void *arg, const ss_epoch_stats *st)
 {
 	epochs_seen *e = arg;
@@ -39,6 +39,7 @@ on_epoch(void *arg, const ss_epoch_stats *st)
 	}
 	fprintf(stderr, "epoch %d: loss %.4f val Hit@3 %.4f %.2fs %.0f positions/s\n", st->epoch,
 			st->train_loss, st->validation_hit3, st->seconds, st->targets / st->seconds);
+	return 0;
 }
 
 int

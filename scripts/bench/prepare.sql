@@ -1,6 +1,6 @@
 -- bench step 2: typed events, the protocol's client split, the training
--- relation, the test histories and targets, and the fitting-client counts the
--- baselines use.
+-- relation, the test clients' events, histories and targets, and the fitting
+-- clients' categories (to check the extension's split against ours).
 \set ON_ERROR_STOP on
 SET client_min_messages = notice;
 SET TimeZone = 'UTC';
@@ -82,22 +82,18 @@ ORDER BY e.client_id, e.pos;
 CREATE INDEX ON bench_test_history (client_id, ts, line);
 ANALYZE bench_test_history;
 
--- the input window the model sees: the last max_length events before the last
-CREATE TABLE bench_test_window AS
-SELECT h.client_id, h.pos, h.category
-FROM bench_test_history h, bench_params p
-WHERE h.pos >= h.n - p.max_length;
-CREATE INDEX ON bench_test_window (client_id, pos);
-ANALYZE bench_test_window;
+-- every event of the test clients: seqsales_evaluate takes each one's last
+-- event as the target and the events before it as the history
+CREATE TABLE bench_test AS
+SELECT e.* FROM bench_events e JOIN bench_clients c USING (client_id)
+WHERE c.role = 'test'
+ORDER BY e.client_id, e.pos;
+CREATE INDEX ON bench_test (client_id, ts, line);
+ANALYZE bench_test;
 
--- targets: the category of each test client's last event; repeat = it occurs
--- in the input window; last_input = category of the last input event
+-- targets: the category of each test client's last event
 CREATE TABLE bench_test_targets AS
-SELECT e.client_id, e.category AS target, e.n,
-       EXISTS (SELECT 1 FROM bench_test_window w
-               WHERE w.client_id = e.client_id AND w.category = e.category) AS repeat,
-       (SELECT w.category FROM bench_test_window w
-        WHERE w.client_id = e.client_id AND w.pos = e.n - 1) AS last_input
+SELECT e.client_id, e.category AS target, e.n
 FROM bench_events e JOIN bench_clients c USING (client_id)
 WHERE c.role = 'test' AND e.pos = e.n;
 CREATE UNIQUE INDEX ON bench_test_targets (client_id);
@@ -114,17 +110,6 @@ WHERE c.role = 'fit'
 GROUP BY e.category;
 CREATE UNIQUE INDEX ON bench_categories (category);
 ANALYZE bench_categories;
-
--- first-order transitions a -> b over consecutive events of fitting clients
-CREATE TABLE bench_transitions AS
-SELECT a, b, count(*) AS cnt
-FROM (SELECT e.category AS a, lead(e.category) OVER (PARTITION BY e.client_id ORDER BY e.pos) AS b
-      FROM bench_events e JOIN bench_clients c USING (client_id)
-      WHERE c.role = 'fit') t
-WHERE b IS NOT NULL
-GROUP BY a, b;
-CREATE UNIQUE INDEX ON bench_transitions (a, b);
-ANALYZE bench_transitions;
 
 -- what it came to (stderr)
 \pset format unaligned

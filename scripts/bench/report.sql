@@ -1,4 +1,4 @@
--- bench step 6: the result as one JSON object (the only stdout line of this step).
+-- bench step 7: the result as one JSON object (the only stdout line of this step).
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 
@@ -19,11 +19,20 @@ SELECT json_build_object(
            'predict_ms_p50', res.r -> 'predict_ms_p50',
            'predict_clients_per_second', res.r -> 'predict_clients_per_second',
            'peak_rss_mb', res.r -> 'peak_rss_mb',
-           'baselines', json_build_object(
-               'popularity', (SELECT row_to_json(b) FROM bench_metrics('popularity') b),
-               'client_frequency', (SELECT row_to_json(b) FROM bench_metrics('client_frequency') b),
-               'markov', (SELECT row_to_json(b) FROM bench_metrics('markov') b),
-               'blend', (SELECT row_to_json(b) FROM bench_metrics('blend') b)),
+           'ndcg10', x.ndcg10, 'coverage', x.coverage,
+           'baselines', (SELECT json_object_agg(b.method, to_jsonb(b) - 'method')
+                         FROM bench_metrics b WHERE b.method <> 'model'),
+           'cv', (SELECT json_agg(to_jsonb(c) ORDER BY c.method, c.fold) FROM bench_cv c),
+           'tuning', (SELECT json_build_object('trials', count(*),
+                                               'complete', count(*) FILTER (WHERE t.state = 'complete'),
+                                               'pruned', count(*) FILTER (WHERE t.state = 'pruned'),
+                                               'failed', count(*) FILTER (WHERE t.state = 'failed'),
+                                               'seconds', extract(epoch FROM max(t.finished_at) - min(t.started_at)),
+                                               'best_value', max(t.value),
+                                               'best_parameters', (SELECT t2.parameters FROM seqsales_trial t2
+                                                                   WHERE t2.study = 'bench' AND t2.state = 'complete'
+                                                                   ORDER BY t2.value DESC LIMIT 1))
+                      FROM seqsales_trial t WHERE t.study = 'bench' HAVING count(*) > 0),
            'split', json_build_object(
                'seed', p.seed,
                'fit_clients', (SELECT count(*) FROM bench_clients WHERE role = 'fit'),
@@ -33,4 +42,5 @@ SELECT json_build_object(
            'architecture', p.architecture,
            'data', p.data,
            'options', p.options)
-FROM bench_metrics('model') x, res, model, bench_params p;
+FROM bench_metrics x, res, model, bench_params p
+WHERE x.method = 'model';

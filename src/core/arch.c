@@ -7,11 +7,17 @@
 
 extern const ss_arch ss_arch_gru4rec;
 extern const ss_arch ss_arch_lstm;
+extern const ss_arch ss_arch_popularity;
+extern const ss_arch ss_arch_client_frequency;
+extern const ss_arch ss_arch_markov;
 
 /* by ss_arch_id; NULL: not built yet */
 static const ss_arch *const archs[SS_N_ARCHS] = {
 	[SS_ARCH_GRU4REC] = &ss_arch_gru4rec,
 	[SS_ARCH_LSTM] = &ss_arch_lstm,
+	[SS_ARCH_POPULARITY] = &ss_arch_popularity,
+	[SS_ARCH_CLIENT_FREQUENCY] = &ss_arch_client_frequency,
+	[SS_ARCH_MARKOV] = &ss_arch_markov,
 };
 
 const ss_arch *

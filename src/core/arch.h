@@ -9,6 +9,7 @@
  * engine (the workspace's buffers, the shared input encoder, dropout and
  * interrupt helpers) is in arch_impl.h.
  *
+ *   check        optional: a dimension it cannot serve (ss_dims_finish)
  *   layout       its parameter block: count, and pointers into it (the
  *                file's own struct; the engine only sees param_count)
  *   init         the initial parameters, from a seeded stream
@@ -53,6 +54,11 @@ typedef struct ss_arch
 	 */
 	int			one_target_per_window;
 
+	/*
+	 * NULL, or a check of the dimensions beyond ss_dims_finish's common
+	 * ranges: NULL when it can serve them, else why not (a static message)
+	 */
+	const char *(*check) (const ss_dims *d);
 	int64_t		(*param_count) (const ss_dims *d);
 	void		(*init) (const ss_dims *d, float *params, ss_rng *rng);
 	/* floats of the packed-weight scratch of a pass (its largest weight, see packed.h) */

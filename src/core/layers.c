@@ -2,6 +2,7 @@
  * layers.c - forward and backward passes (see layers.h for shapes).
  */
 #include "layers.h"
+#include "metrics.h"
 
 #include <math.h>
 #include <string.h>
@@ -602,17 +603,6 @@ ss_softmax_rows(int n, int C, float *x)
 	}
 }
 
-int
-ss_rank_of(const float *x, int C, int y)
-{
-	int			rank = 1;
-
-	for (int j = 0; j < C; j++)
-		if (j != y && x[j] >= x[y])
-			rank++;
-	return rank;
-}
-
 double
 ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 			  const float *alpha, float gamma, float *dlogits, int *hits3)
@@ -639,7 +629,7 @@ ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 
 		if (poll_after(&work, C))
 			break;
-		if (hits3 != NULL && ss_rank_of(z, C, c) <= 3)
+		if (hits3 != NULL && ss_target_rank(z, C, c) <= 3)
 			hits++;
 		for (int j = 1; j < C; j++)
 			if (z[j] > mx)

@@ -261,7 +261,4 @@ double		ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 /* softmax of each row of x[n x C], in place */
 void		ss_softmax_rows(int n, int C, float *x);
 
-/* rank of x[y] in x[0..C): 1 + the number of entries >= x[y] other than y */
-int			ss_rank_of(const float *x, int C, int y);
-
 #endif

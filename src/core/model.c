@@ -29,12 +29,15 @@ ss_embedding_dim(int n_values, double scale)
 const char *
 ss_dims_finish(ss_dims *d, double emb_scale)
 {
+	const char *err;
 	int			D;
 
 	if (d->arch < 0 || d->arch >= SS_N_ARCHS || ss_arch_of(d) == NULL)
 		return "unknown architecture";
 	if (d->n_classes < 1 || d->n_classes > 1000000)
 		return "number of categories out of range";
+	if (ss_arch_of(d)->check != NULL && (err = ss_arch_of(d)->check(d)) != NULL)
+		return err;
 	if (d->n_features < 0 || d->n_features > SS_MAX_FEATURES)
 		return "too many categorical features";
 	if (d->n_numeric < 0 || d->n_numeric > SS_MAX_NUMERIC)

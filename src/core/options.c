@@ -26,6 +26,7 @@ static const ss_option_def option_defs[] = {
 	{"patience", SS_OPT_INT, 1, 10000, 0, O(patience)},
 	{"max_length", SS_OPT_INT, 1, 10000, 0, O(max_length)},
 	{"window_stride", SS_OPT_INT, 0, 10000, 0, O(window_stride)},
+	{"samples_per_epoch", SS_OPT_INT, 0, 1000000000, 0, O(samples_per_epoch)},
 	{"focal_gamma", SS_OPT_REAL, 0, 10, 0, O(focal_gamma)},
 	{"class_weighting", SS_OPT_BOOL, 0, 1, 0, O(class_weighting)},
 	{"weighted_sampling", SS_OPT_BOOL, 0, 1, 0, O(weighted_sampling)},

@@ -1,7 +1,8 @@
 /*
- * train.h - encoded event histories, training windows, the training loop
- * (focal loss, weighted sampling, Adam, clipping, early stopping on
- * validation Hit@3) and batched prediction.
+ * train.h - the training loop (focal loss, weighted sampling, Adam,
+ * clipping, early stopping on validation Hit@3; counted architectures in
+ * one pass) and its memory estimate.  Encoded histories and their windows
+ * are in windows.h, batched prediction in predict.h.
  */
 #ifndef SS_TRAIN_H
 #define SS_TRAIN_H
@@ -9,25 +10,9 @@
 #include <stdint.h>
 
 #include "model.h"
-
-#define SS_MAX_THREADS 64
-
-/*
- * Events of many clients, encoded for the model and grouped by client in
- * time order: client c owns events offsets[c] .. offsets[c+1]-1.
- */
-typedef struct ss_dataset
-{
-	int			n_clients;
-	int64_t		n_events;
-	int			n_features;
-	int			n_numeric;
-	int64_t    *offsets;		/* n_clients + 1 */
-	int32_t    *cat_in;			/* embedding id of the category: class + 2, UNK = 1 */
-	int32_t    *feat_in;		/* n_events x F embedding ids, UNK = 1 */
-	float	   *num_in;			/* n_events x N z-scores, missing = 0 */
-	int32_t    *target;			/* class of the event, -1 if unknown */
-} ss_dataset;
+#include "parallel.h"
+#include "predict.h"
+#include "windows.h"
 
 typedef struct ss_train_options
 {
@@ -42,6 +27,9 @@ typedef struct ss_train_options
 	int			max_length;
 	int			window_stride;	/* training windows start every window_stride
 								 * events; 0: max_length / 2 (the reference) */
+	int			samples_per_epoch;	/* windows drawn per epoch; 0: every window,
+									 * or for a one-target-per-window architecture
+									 * min(targets, 8 x fitting clients) */
 	double		focal_gamma;
 	int			class_weighting;	/* focal alpha ~ n_c^-1/2 */
 	int			weighted_sampling;	/* draw windows by inverse target frequency */
@@ -74,7 +62,8 @@ typedef struct ss_train_callbacks
 	 * (longjmp) to cancel
 	 */
 	void		(*tick) (void *arg);
-	void		(*epoch_done) (void *arg, const ss_epoch_stats *stats);
+	/* after each epoch; returns nonzero to stop the training there (keeping the best epoch) */
+	int			(*epoch_done) (void *arg, const ss_epoch_stats *stats);
 } ss_train_callbacks;
 
 typedef struct ss_train_result
@@ -91,6 +80,16 @@ typedef struct ss_train_result
 	int64_t		n_params;
 	double	   *class_counts;	/* n_classes: training target counts */
 } ss_train_result;
+
+/*
+ * After a watched span was cut short (interrupt.h): the tick serves the
+ * interrupt (it throws to cancel).  Returns 1 when the work may go on, the
+ * tick having returned with every flag clear (an interrupt that turned out
+ * benign: the cut work is then done again from the same state, so the
+ * result is the one of an uninterrupted run), 0 when a flag is still set
+ * (the host did not serve it: ss_train returns ss_train_cancelled).
+ */
+int			ss_train_interrupt_served(const ss_train_callbacks *cb);
 
 /*
  * Trains on the clients listed in fit (early stopping on val; n_val may be
@@ -157,56 +156,7 @@ int64_t		ss_train_core_memory(const ss_dims *d, const ss_dataset *data,
 								 const int32_t *val, int n_val,
 								 const ss_train_options *o);
 
-/*
- * Windows of a client of n events (rows o .. o+n-1): windows start at
- * k * stride (1 <= stride <= L) and hold at most L input events; window 0
- * owns targets 1..L, later windows their last `stride` targets, so each
- * target is owned once.  stride = L / 2 (rounded down) is the reference's
- * design (every owned target sees at least L - stride + 1 events); stride =
- * L gives windows that do not overlap, half the recurrent work per target.
- * Returns the number of windows written (at most ss_window_count()).
- */
-typedef struct ss_window
-{
-	int64_t		start;			/* first input row */
-	int64_t		end;			/* one past the last input row = last target row */
-	int64_t		first_target;	/* targets at rows < first_target carry no loss */
-} ss_window;
-
-int64_t		ss_window_count(int64_t n, int max_len, int stride);
-int64_t		ss_client_windows(int64_t o, int64_t n, int max_len, int stride, ss_window *out);
-
 /* The stride of the options: window_stride, or max_length / 2 when 0. */
 int			ss_window_stride(const ss_train_options *o);
-
-/*
- * Prediction for a set of histories: probabilities[i x C] of the event
- * after the last one of each sequence in batch (eval mode, softmax).
- * Watched (interrupt.h): returns 1, or 0 when an interrupt cut it short
- * (the probabilities are then undefined: serve the interrupt, call again).
- */
-int			ss_predict_batch(const ss_dims *d, const float *params,
-							 const ss_batch *batch, ss_workspace *ws,
-							 float *probabilities);
-
-/*
- * ss_predict_batch on n batches at once, batch k on thread k (the calling
- * thread runs batch 0); each batch has its own workspace, grown here before
- * the threads start.  A batch with B = 0 is skipped.  Returns 1, or 0 when
- * interrupted, as ss_predict_batch.
- */
-int			ss_predict_batches(const ss_dims *d, const float *params, ss_batch *const *batches,
-							   ss_workspace *const *ws, float *const *probabilities, int n);
-
-/*
- * Fills batch (time-major) with the given windows of data: input rows
- * [start, end), targets of rows >= max(first_target, start + 1) (or none
- * when with_targets is 0).  Sequences are placed longest first (ties in
- * the given order), so that the model skips the padding of finished ones
- * (see ss_batch); batch->origin[b] is the index in w of sequence b.
- * Returns the number of targets.
- */
-int64_t		ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
-						  int with_targets, ss_batch *batch);
 
 #endif

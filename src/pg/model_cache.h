@@ -59,6 +59,9 @@ typedef struct CachedModel
 	char	   *source;			/* quoted qualified name */
 	Oid			source_oid;		/* the relation trained on (InvalidOid: not recorded) */
 	int			max_length;
+	int64		seed;			/* of its client split (hyperparameters) */
+	double		validation_fraction;
+	char	   *architecture;
 	int			n_plans;
 	SourcePlan	plans[MAX_SOURCE_PLANS];	/* never moved while the model lives */
 	uint64		plan_clock;
@@ -89,5 +92,12 @@ SourcePlan *source_plan_find(CachedModel *m, Oid arg_rel, Oid rel, const char *r
 							 Oid client_type);
 SourcePlan *source_plan_add(CachedModel *m, Oid arg_rel, Oid rel, const char *rel_name,
 							Oid client_type, const char *query);
+
+/*
+ * The relation the histories of m are read from: relid, or (InvalidOid)
+ * its own source, which must still be the relation trained on; locked,
+ * its columns checked against the model's into *cols (predict_sql.c).
+ */
+Oid			model_source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols);
 
 #endif

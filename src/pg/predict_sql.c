@@ -21,6 +21,7 @@
 
 #include "../core/blas.h"
 #include "../core/encode.h"
+#include "../core/metrics.h"
 #include "../core/ss_alloc.h"
 #include "load.h"
 #include "model_cache.h"
@@ -36,8 +37,8 @@ PG_FUNCTION_INFO_V1(seqsales_predict);
  * must be the relation trained on: a temporary table of another session,
  * or a table dropped and created again, only has the same name.
  */
-static Oid
-source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
+Oid
+model_source_relation(const CachedModel *m, Oid relid, ColumnSpec *cols)
 {
 	Oid			rel = relid;
 
@@ -89,7 +90,7 @@ static SourcePlan *
 history_plan(CachedModel *m, Oid relid)
 {
 	ColumnSpec	cols;
-	Oid			rel = source_relation(m, relid, &cols);
+	Oid			rel = model_source_relation(m, relid, &cols);
 	char	   *rel_name = qualified_relation_name(rel);
 	SourcePlan *plan = source_plan_find(m, relid, rel, rel_name, cols.client_type);
 	StringInfoData q;
@@ -221,26 +222,6 @@ encode_history(CachedModel *m)
 	return len;
 }
 
-/* The k best classes of probs[C], best first, ties by class order. */
-static void
-top_k(const float *probs, int C, int k, int *top)
-{
-	for (int i = 0; i < k; i++)
-		top[i] = -1;
-	for (int c = 0; c < C; c++)
-	{
-		float		p = probs[c];
-		int			i = k;
-
-		while (i > 0 && (top[i - 1] < 0 || probs[top[i - 1]] < p))
-			i--;
-		if (i >= k)
-			continue;
-		memmove(top + i + 1, top + i, sizeof(int) * (k - i - 1));
-		top[i] = c;
-	}
-}
-
 Datum
 seqsales_predict(PG_FUNCTION_ARGS)
 {
@@ -311,7 +292,7 @@ seqsales_predict(PG_FUNCTION_ARGS)
 	top = MemoryContextAlloc(call_cxt, sizeof(int) * k);
 	top_p = MemoryContextAlloc(call_cxt, sizeof(double) * k);
 	top_name = MemoryContextAlloc(call_cxt, sizeof(char *) * k);
-	top_k(m->probs, C, k, top);
+	ss_top_k(m->probs, C, k, top);
 	for (int i = 0; i < k; i++)
 	{
 		top_p[i] = m->probs[top[i]];
@@ -463,7 +444,7 @@ score_batch(ScoreScan *s)
 		int			j = pos_of[c];
 		const float *pc = s->probs[j % n_parts] + (int64) (j / n_parts) * C;
 
-		top_k(pc, C, k, top);
+		ss_top_k(pc, C, k, top);
 		for (int i = 0; i < k; i++)
 		{
 			Datum		values[4];
@@ -595,7 +576,7 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	s.m = model_cache_get(schema, model_name);
 	s.k = Min(k, s.m->dims.n_classes);
-	rel = source_relation(s.m, source, &cols);
+	rel = model_source_relation(s.m, source, &cols);
 	core_load_blas();
 	ss_blas_set_threads(1);
 

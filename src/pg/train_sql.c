@@ -22,152 +22,14 @@
 #include "../core/blob.h"
 #include "../core/interrupt.h"
 #include "../core/encode.h"
+#include "../core/arch.h"
 #include "catalog.h"
+#include "fold.h"
 #include "load.h"
+#include "train_args.h"
 
-void		options_parse(Jsonb *options, ss_train_options *o);
-void		options_to_json(const ss_train_options *o, int attention_size, StringInfo buf);
 
 PG_FUNCTION_INFO_V1(seqsales_train);
-
-/* ---------------------------------------------------------------- helpers */
-
-static char *
-name_arg(FunctionCallInfo fcinfo, int i, const char *what, bool nullable)
-{
-	if (PG_ARGISNULL(i))
-	{
-		if (nullable)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-	}
-	return pstrdup(NameStr(*PG_GETARG_NAME(i)));
-}
-
-static char **
-name_array_arg(FunctionCallInfo fcinfo, int i, const char *what, int *n)
-{
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	char	  **out;
-
-	if (PG_ARGISNULL(i))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what),
-				 errhint("Pass an empty array '{}' for none.")));
-	arr = PG_GETARG_ARRAYTYPE_P(i);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", what)));
-	deconstruct_array(arr, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &nulls, n);
-	out = palloc(sizeof(char *) * Max(*n, 1));
-	for (int j = 0; j < *n; j++)
-	{
-		if (nulls[j])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not contain NULL", what)));
-		out[j] = pstrdup(NameStr(*DatumGetName(elems[j])));
-	}
-	return out;
-}
-
-static int
-cmp_strptr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/*
- * Vocabulary of the ids in 'present': known values in byte order; map[id]
- * = index or -1.  Returns the number of known values.
- */
-static int
-build_vocab(ss_strdict *dict, const bool *present, int *map, char ***sorted_out)
-{
-	char	  **sorted = palloc(sizeof(char *) * Max(dict->n, 1));
-	int			n = 0;
-	ss_strdict *pos;
-
-	for (int id = 0; id < dict->n; id++)
-		if (present[id])
-			sorted[n++] = dict->strs[id];
-	qsort(sorted, n, sizeof(char *), cmp_strptr);
-	pos = ss_strdict_new(n);
-	for (int i = 0; i < n; i++)
-		ss_strdict_intern(pos, sorted[i]);
-	for (int id = 0; id < dict->n; id++)
-		map[id] = present[id] ? ss_strdict_lookup(pos, dict->strs[id]) : -1;
-	*sorted_out = sorted;
-	return n;
-}
-
-static void
-json_string_array(StringInfo buf, char **strs, int n)
-{
-	appendStringInfoChar(buf, '[');
-	for (int i = 0; i < n; i++)
-	{
-		if (i)
-			appendStringInfoString(buf, ", ");
-		escape_json(buf, strs[i]);
-	}
-	appendStringInfoChar(buf, ']');
-}
-
-static void
-json_double_array(StringInfo buf, const double *v, int n)
-{
-	appendStringInfoChar(buf, '[');
-	for (int i = 0; i < n; i++)
-		appendStringInfo(buf, "%s%.9g", i ? ", " : "", v[i]);
-	appendStringInfoChar(buf, ']');
-}
-
-/* ---------------------------------------------------------------- callbacks */
-
-typedef struct TrainProgress
-{
-	int			n;
-	int			cap;
-	ss_epoch_stats *epochs;
-} TrainProgress;
-
-static void
-on_tick(void *arg)
-{
-	(void) arg;
-	CHECK_FOR_INTERRUPTS();
-}
-
-static void
-on_epoch(void *arg, const ss_epoch_stats *st)
-{
-	TrainProgress *p = arg;
-
-	if (p->n == p->cap)
-	{
-		p->cap = p->cap ? p->cap * 2 : 32;
-		p->epochs = p->epochs ? repalloc(p->epochs, sizeof(ss_epoch_stats) * p->cap)
-			: palloc(sizeof(ss_epoch_stats) * p->cap);
-	}
-	p->epochs[p->n++] = *st;
-	if (!isfinite(st->train_loss))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("training diverged: the loss of epoch %d is not a finite number", st->epoch),
-				 errdetail("No model was stored."),
-				 errhint("Lower \"learning_rate\", or check the numeric columns for extreme values.")));
-	ereport(NOTICE,
-			(errmsg("epoch %d: train loss %.4f, validation Hit@3 %.4f, %.2f s%s",
-					st->epoch, st->train_loss, st->validation_hit3, st->seconds,
-					st->improved ? " (best so far)" : "")));
-}
 
 /* ---------------------------------------------------------------- catalog */
 
@@ -188,7 +50,7 @@ typedef struct ModelRow
 } ModelRow;
 
 static int64
-insert_model(const Catalog *cat, const ModelRow *m, const TrainProgress *prog)
+insert_model(const Catalog *cat, const ModelRow *m, const char *arch, const TrainProgress *prog)
 {
 	StringInfoData q;
 	Datum	   *cats = palloc(sizeof(Datum) * m->n_classes);
@@ -208,7 +70,7 @@ insert_model(const Catalog *cat, const ModelRow *m, const TrainProgress *prog)
 		counts[c] = Int64GetDatum((int64) m->category_counts[c]);
 	}
 	vals[0] = CStringGetTextDatum(m->name);
-	vals[1] = CStringGetTextDatum("gru4rec");
+	vals[1] = CStringGetTextDatum(arch);
 	vals[2] = CStringGetTextDatum(m->source);
 	vals[3] = CStringGetTextDatum(m->columns.data);
 	vals[4] = CStringGetTextDatum(m->hyper.data);
@@ -302,7 +164,8 @@ seqsales_train(PG_FUNCTION_ARGS)
 				load_time;
 	ColumnSpec	cols;
 	char	   *model_name;
-	char	   *arch;
+	static const TrainArgPos pos = {0, 1, 2, 3, 4, 5, 7, 8, 9};
+	TrainArgs	args;
 	ss_train_options opt;
 	MemoryContext train_cxt,
 				old;
@@ -311,19 +174,13 @@ seqsales_train(PG_FUNCTION_ARGS)
 			   *val;
 	int			n_fit = 0,
 				n_val = 0;
-	int		   *class_map,
-			  **feat_maps;
-	char	  **class_names;
-	char	 ***feat_names;
-	double	   *mean,
-			   *std;
+	FoldVocab	vocab;
 	ss_dims		dims;
 	ss_dataset	data;
 	ss_train_result res;
-	ss_train_callbacks cb;
 	TrainProgress prog = {0};
-	const char *err;
 	ModelRow	row;
+	int			arch_id;
 	int64		model_id;
 	int			N,
 				F;
@@ -333,29 +190,9 @@ seqsales_train(PG_FUNCTION_ARGS)
 	int64		memory_estimate;
 
 	/* ------------------------------------------------ arguments */
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("source relation must not be NULL")));
-	relid = PG_GETARG_OID(0);
-	memset(&cols, 0, sizeof(cols));
-	cols.client = name_arg(fcinfo, 1, "client_column", false);
-	cols.time = name_arg(fcinfo, 2, "time_column", false);
-	cols.target = name_arg(fcinfo, 3, "target_column", false);
-	cols.cat = name_array_arg(fcinfo, 4, "categorical", &cols.n_cat);
-	cols.num = name_array_arg(fcinfo, 5, "numeric", &cols.n_num);
+	train_args_get(fcinfo, &pos, &args);
+	relid = args.relid;
 	model_name = PG_ARGISNULL(6) ? get_rel_name(relid) : text_to_cstring(PG_GETARG_TEXT_PP(6));
-	if (PG_ARGISNULL(7))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("architecture must not be NULL")));
-	arch = text_to_cstring(PG_GETARG_TEXT_PP(7));
-	if (PG_ARGISNULL(8))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("options must not be NULL"),
-				 errhint("Pass '{}' for the defaults.")));
-	cols.tiebreak = name_arg(fcinfo, 9, "tiebreak_column", true);
 	if (model_name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -364,13 +201,9 @@ seqsales_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model name must not be empty")));
-	if (strcmp(arch, "gru4rec") != 0)
-		ereport(ERROR,
-				(errcode(strcmp(arch, "bilstm") == 0 ? ERRCODE_FEATURE_NOT_SUPPORTED
-						 : ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown or unsupported architecture \"%s\"", arch),
-				 errhint("Supported: gru4rec.")));
-	columns_validate(relid, &cols);
+	train_args_check(&args);
+	cols = args.cols;
+	arch_id = args.arch_id;
 
 	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "seqsales training",
 									  ALLOCSET_DEFAULT_SIZES);
@@ -381,7 +214,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 	catalog_prepare_training(&cat, model_name);
 	old = MemoryContextSwitchTo(train_cxt);
 	prev_core = core_use_context(train_cxt);
-	options_parse(PG_GETARG_JSONB_P(8), &opt);
+	options_parse(args.options, &opt);
 	MemoryContextSwitchTo(train_cxt);	/* SPI calls return in SPI's context */
 	core_load_blas();
 
@@ -410,176 +243,31 @@ seqsales_train(PG_FUNCTION_ARGS)
 				 errmsg("relation %s has no client with at least two events", get_rel_name(relid)),
 				 errhint("A client's history needs two events to give one training target.")));
 
-	/* client split of the protocol: validation where md5 part 7..14 % 100 < 100 f */
+	/* client split of the protocol, vocabularies and normalisation from the fitting clients */
 	fit = palloc(sizeof(int32) * raw->n_clients);
 	val = palloc(sizeof(int32) * raw->n_clients);
-	{
-		uint32		cut = (uint32) floor(100.0 * opt.validation_fraction + 0.5);
-
-		for (int c = 0; c < raw->n_clients; c++)
-		{
-			if (cut > 0 && client_hash_part(opt.seed, raw->client_ids[c], 7) % 100 < cut)
-				val[n_val++] = c;
-			else
-				fit[n_fit++] = c;
-		}
-	}
+	fold_split(raw, NULL, opt.seed, opt.validation_fraction, fit, &n_fit, val, &n_val);
 	if (n_fit == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no client is left for fitting after the validation split"),
 				 errhint("Lower the \"validation_fraction\" option or add clients.")));
-
-	/* vocabularies and normalisation from the fitting clients only */
-	{
-		bool	   *present = palloc0(sizeof(bool) * raw->categories->n);
-		double	   *sum = palloc0(sizeof(double) * Max(N, 1));
-		double	   *sq = palloc0(sizeof(double) * Max(N, 1));
-		int64	   *cnt = palloc0(sizeof(int64) * Max(N, 1));
-
-		for (int i = 0; i < n_fit; i++)
-			for (int64 e = raw->offsets[fit[i]]; e < raw->offsets[fit[i] + 1]; e++)
-			{
-				present[raw->cat[e]] = true;
-				for (int j = 0; j < N; j++)
-				{
-					float		v = raw->num[e * N + j];
-
-					if (!isnan(v))
-					{
-						sum[j] += v;
-						cnt[j]++;
-					}
-				}
-			}
-		class_map = palloc(sizeof(int) * raw->categories->n);
-		memset(&dims, 0, sizeof(dims));
-		dims.n_classes = build_vocab(raw->categories, present, class_map, &class_names);
-
-		feat_maps = palloc(sizeof(int *) * Max(F, 1));
-		feat_names = palloc(sizeof(char **) * Max(F, 1));
-		for (int j = 0; j < F; j++)
-		{
-			bool	   *fp = palloc0(sizeof(bool) * Max(raw->values[j]->n, 1));
-
-			for (int i = 0; i < n_fit; i++)
-				for (int64 e = raw->offsets[fit[i]]; e < raw->offsets[fit[i] + 1]; e++)
-					if (raw->feat[e * F + j] >= 0)
-						fp[raw->feat[e * F + j]] = true;
-			feat_maps[j] = palloc(sizeof(int) * Max(raw->values[j]->n, 1));
-			dims.feature_vocab[j] = build_vocab(raw->values[j], fp, feat_maps[j], &feat_names[j]);
-		}
-		mean = palloc0(sizeof(double) * Max(N, 1));
-		std = palloc0(sizeof(double) * Max(N, 1));
-		for (int j = 0; j < N; j++)
-			mean[j] = cnt[j] > 0 ? sum[j] / cnt[j] : 0.0;
-		for (int i = 0; i < n_fit; i++)
-			for (int64 e = raw->offsets[fit[i]]; e < raw->offsets[fit[i] + 1]; e++)
-				for (int j = 0; j < N; j++)
-				{
-					float		v = raw->num[e * N + j];
-
-					if (!isnan(v))
-						sq[j] += (v - mean[j]) * (v - mean[j]);
-				}
-		for (int j = 0; j < N; j++)
-		{
-			std[j] = cnt[j] > 0 ? sqrt(sq[j] / cnt[j]) : 1.0;
-			if (!(std[j] > 0.0) || !isfinite(std[j]))
-				std[j] = 1.0;
-			if (!isfinite(mean[j]))
-				mean[j] = 0.0;
-		}
-	}
-
-	/* encode every event with the fitting vocabularies (in place) */
-	data.n_clients = raw->n_clients;
-	data.n_events = raw->n_events;
-	data.n_features = F;
-	data.n_numeric = N;
-	data.offsets = raw->offsets;
-	data.cat_in = palloc_extended(sizeof(int32) * Max(raw->n_events, 1), MCXT_ALLOC_HUGE);
-	data.target = raw->cat;		/* rewritten in place below */
-	data.feat_in = raw->feat;
-	data.num_in = raw->num;
-	for (int64 e = 0; e < raw->n_events; e++)
-	{
-		int			c = class_map[raw->cat[e]];
-
-		data.target[e] = c;
-		data.cat_in[e] = ss_embedding_id(c);
-		for (int j = 0; j < F; j++)
-		{
-			int			v = raw->feat[e * F + j];
-
-			v = v >= 0 ? feat_maps[j][v] : -1;
-			data.feat_in[e * F + j] = ss_embedding_id(v);
-		}
-		for (int j = 0; j < N; j++)
-		{
-			float		v = raw->num[e * N + j];
-
-			data.num_in[e * N + j] = ss_zscore(v, mean[j], std[j]);	/* NaN: 0 */
-		}
-	}
+	fold_vocab(raw, fit, n_fit, &vocab);
+	fold_encode(raw, &vocab, true, &data);
 
 	/* ------------------------------------------------ model */
-	dims.n_features = F;
-	dims.n_numeric = N;
-	dims.hidden = opt.hidden;
-	dims.layers = opt.layers;
-	dims.attn = opt.hidden;
-	if ((err = ss_dims_finish(&dims, opt.embedding_scale)) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("cannot build the model: %s", err)));
-	/*
-	 * held: the training context's blocks (the events, dictionaries, client
-	 * ids) and 1 MB for the catalog caches and plans of the call (0.7 MB in
-	 * a fresh backend); transient: the scan's sort, done (work_mem of tuples
-	 * in blocks that double up to ALLOCSET_DEFAULT_MAXSIZE: the last one may
-	 * be as large as all the others, up to that size)
-	 */
-	/* watched: it replays every epoch's steps, seconds on tens of millions of events */
-	for (;;)
-	{
-		ss_interrupt_begin();
-		memory_estimate = ss_train_memory_estimate(&dims, &data, fit, n_fit, val, n_val, &opt,
-												   (int64) MemoryContextMemAllocated(train_cxt, true) + 1024 * 1024,
-												   (int64) work_mem * 1024
-												   + Min((int64) work_mem * 1024, ALLOCSET_DEFAULT_MAXSIZE));
-		if (!ss_interrupt_end())
-			break;
-		core_serve_interrupt();	/* throws, or the estimate is made again */
-	}
-	check_training_memory(memory_estimate, "events, model, optimiser state and activations");
-	ereport(DEBUG1,
-			(errmsg("seqsales: %d clients (%d fitting, %d validation), " INT64_FORMAT " events, %d categories, %s",
-					raw->n_clients, n_fit, n_val, raw->n_events, dims.n_classes, ss_blas_info())));
-
-	cb.arg = &prog;
-	cb.tick = on_tick;
-	cb.epoch_done = on_epoch;
-	err = ss_train(&dims, &data, fit, n_fit, val, n_val, &opt, &cb, &res);
-	if (err != NULL)
-		ereport(ERROR,
-				(errcode(err == ss_train_cancelled ? ERRCODE_QUERY_CANCELED : ERRCODE_DATA_EXCEPTION),
-				 errmsg("cannot train on relation %s: %s", get_rel_name(relid), err)));
-	ss_blas_set_threads(1);
-	for (int64 i = 0; i < res.n_params; i++)
-		if (!isfinite(res.params[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("training diverged: the model's parameters are not all finite"),
-					 errdetail("No model was stored."),
-					 errhint("Lower \"learning_rate\", or check the numeric columns for extreme values.")));
+	fold_dims(&vocab, arch_id, &opt, &dims);
+	prog.notices = true;
+	memory_estimate = fold_train(&dims, &data, fit, n_fit, val, n_val, &opt,
+								 (int64) MemoryContextMemAllocated(train_cxt, true),
+								 get_rel_name(relid), &prog, &res);
 
 	/* ------------------------------------------------ catalog row */
 	memset(&row, 0, sizeof(row));
 	row.name = model_name;
 	row.source = qualified_relation_name(relid);
 	row.source_oid = relid;
-	row.categories = class_names;
+	row.categories = vocab.class_names;
 	row.category_counts = res.class_counts;
 	row.n_classes = dims.n_classes;
 
@@ -612,7 +300,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 	{
 		if (j)
 			appendStringInfoString(&row.features, ", ");
-		json_string_array(&row.features, feat_names[j], dims.feature_vocab[j]);
+		json_string_array(&row.features, vocab.feat_names[j], dims.feature_vocab[j]);
 	}
 	appendStringInfoChar(&row.features, ']');
 
@@ -628,9 +316,9 @@ seqsales_train(PG_FUNCTION_ARGS)
 		json_string_array(&row.norm, names, N);
 	}
 	appendStringInfoString(&row.norm, ", \"mean\": ");
-	json_double_array(&row.norm, mean, N);
+	json_double_array(&row.norm, vocab.mean, N);
 	appendStringInfoString(&row.norm, ", \"std\": ");
-	json_double_array(&row.norm, std, N);
+	json_double_array(&row.norm, vocab.std, N);
 	appendStringInfoChar(&row.norm, '}');
 
 	initStringInfo(&row.metrics);
@@ -661,7 +349,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 		ss_blob_encode(&dims, res.params, (uint8_t *) VARDATA(row.weights));
 	}
 
-	model_id = insert_model(&cat, &row, &prog);
+	model_id = insert_model(&cat, &row, ss_arch_of(&dims)->name, &prog);
 
 	MemoryContextSwitchTo(old);
 	core_use_context(prev_core);

@@ -139,7 +139,7 @@ test_options(void)
 	CHECK(n == strlen(json) &&
 		  strcmp(json, "{\"hidden_size\": 128, \"layers\": 1, \"embedding_scale\": 1, \"dropout\": 0.20000000000000001,"
 				 " \"learning_rate\": 0.001, \"batch_size\": 256, \"epochs\": 30, \"patience\": 3,"
-				 " \"max_length\": 7, \"window_stride\": 3, \"focal_gamma\": 2, \"class_weighting\": false,"
+				 " \"max_length\": 7, \"window_stride\": 3, \"samples_per_epoch\": 0, \"focal_gamma\": 2, \"class_weighting\": false,"
 				 " \"weighted_sampling\": false, \"validation_fraction\": 0.10000000000000001, \"seed\": 1,"
 				 " \"threads\": 1, \"attention_size\": 128, \"gradient_clip\": 5}") == 0,
 		  "options: written back as JSON (%s)", json);
@@ -175,7 +175,7 @@ test_options_errors_out(void)
 		"\"window_stride\" must be at least 0 and at most 10000, a whole number."},
 		{"hiden_size", "number", "64", "unknown option \"hiden_size\"",
 			"Known options: hidden_size, layers, embedding_scale, dropout, learning_rate, batch_size, "
-			"epochs, patience, max_length, window_stride, focal_gamma, class_weighting, "
+			"epochs, patience, max_length, window_stride, samples_per_epoch, focal_gamma, class_weighting, "
 		"weighted_sampling, validation_fraction, seed, threads."},
 	};
 	int			same = 1;

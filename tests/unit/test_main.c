@@ -15,6 +15,10 @@ void		run_train_tests(void);
 void		run_encode_tests(void);
 void		run_memory_tests(void);
 void		run_interrupt_tests(void);
+void		run_metrics_tests(void);
+void		run_model_file_tests(const char *fixture_dir);
+void		run_tpe_tests(void);
+void		run_counting_tests(void);
 
 int
 main(int argc, char **argv)
@@ -31,10 +35,14 @@ main(int argc, char **argv)
 	run_layer_tests();
 	run_lstm_tests();
 	run_blob_fixture_tests(fixtures);
+	run_model_file_tests(fixtures);
 	run_train_tests();
 	run_encode_tests();
 	run_memory_tests();
 	run_interrupt_tests();
+	run_metrics_tests();
+	run_tpe_tests();
+	run_counting_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "../../src/core/metrics.h"
 #include "../../src/core/layers.h"
 #include "../../src/core/model.h"
 #include "../../src/core/rng.h"
@@ -114,13 +115,14 @@ typedef struct
 	double		last_hit3;
 } cb_state;
 
-static void
+static int
 on_epoch(void *arg, const ss_epoch_stats *st)
 {
 	cb_state   *s = arg;
 
 	s->epochs_seen++;
 	s->last_hit3 = st->validation_hit3;
+	return 0;
 }
 
 static void
@@ -260,8 +262,8 @@ test_training(void)
 		}
 		CHECK(fabs(s0 - 1) < 1e-5 && fabs(s1 - 1) < 1e-5, "predicted probabilities sum to 1");
 		/* rows of the batch are longest first: origin says which window each is */
-		CHECK(ss_rank_of(probs, 8, data->target[w[b->origin[0]].end]) == 1 &&
-			  ss_rank_of(probs + 8, 8, data->target[w[b->origin[1]].end]) == 1,
+		CHECK(ss_target_rank(probs, 8, data->target[w[b->origin[0]].end]) == 1 &&
+			  ss_target_rank(probs + 8, 8, data->target[w[b->origin[1]].end]) == 1,
 			  "the next category of a held-out client is ranked first");
 		{
 			/* the same two clients as two batches on two threads */
