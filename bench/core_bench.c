@@ -1,9 +1,10 @@
 /*
  * core_bench.c - training and inference speed of the learning engine alone
  * (no server): synthetic histories shaped like the demo data, GRU4Rec +
- * attention with the given hidden size, batch size and threads.
+ * attention (or another architecture by name) with the given hidden size,
+ * batch size and threads.
  *
- *   make bench-core && bench/core_bench [clients] [hidden] [epochs] [threads]
+ *   make bench-core && bench/core_bench [clients] [hidden] [epochs] [threads] [architecture]
  *
  * Prints one JSON line: training target positions per second (steady-state
  * epochs), seconds per epoch, single-history inference latency.
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/core/arch.h"
 #include "../src/core/blas.h"
 #include "../src/core/model.h"
 #include "../src/core/rng.h"
@@ -49,6 +51,7 @@ main(int argc, char **argv)
 	int			hidden = argc > 2 ? atoi(argv[2]) : 128;
 	int			epochs = argc > 3 ? atoi(argv[3]) : 3;
 	int			threads = argc > 4 ? atoi(argv[4]) : 1;
+	const char *arch = argc > 5 ? argv[5] : "gru4rec";
 	const int	C = 40,
 				F = 3,
 				N = 3;
@@ -120,6 +123,11 @@ main(int argc, char **argv)
 			fit[n_fit++] = c;
 	}
 	memset(&dims, 0, sizeof(dims));
+	if (ss_arch_by_name(arch, &dims.arch) == NULL)
+	{
+		fprintf(stderr, "unknown architecture %s (%s)\n", arch, ss_arch_names());
+		return 1;
+	}
 	dims.n_classes = C;
 	dims.n_features = F;
 	for (int j = 0; j < F; j++)
@@ -194,12 +202,12 @@ main(int argc, char **argv)
 				ss_predict_batch(&dims, r.params, bb, ws, pb);
 			batch_cps = nb * rounds / (now() - t0);
 		}
-		printf("{\"clients\": %d, \"events\": %ld, \"hidden\": %d, \"threads\": %d, \"epochs\": %d, "
+		printf("{\"architecture\": \"%s\", \"clients\": %d, \"events\": %ld, \"hidden\": %d, \"threads\": %d, \"epochs\": %d, "
 			   "\"train_positions_per_second\": %.0f, \"seconds_per_epoch\": %.3f, "
 			   "\"gemm_gflops_per_second_of_training\": %.2f, "
 			   "\"predict_forward_ms\": %.4f, \"predict_batch256_clients_per_second\": %.0f, "
 			   "\"activation_bytes\": %ld, \"blas\": \"%s\"}\n",
-			   n_clients, (long) n, hidden, threads, seen.n, t / s, s / (seen.n - first),
+			   arch, n_clients, (long) n, hidden, threads, seen.n, t / s, s / (seen.n - first),
 			   train_flops / train_seconds / 1e9, lat, batch_cps, (long) r.workspace_bytes, ss_blas_info());
 	}
 	return 0;

@@ -114,6 +114,7 @@ typedef struct shape
 				epochs,
 				patience;
 	const char *what;
+	int			arch;			/* ss_arch_id (0: GRU4Rec) */
 } shape;
 
 static void
@@ -129,6 +130,7 @@ check_shape(const ss_dataset *data, const int32_t *fit, int n_fit, const int32_t
 				estimate;
 
 	memset(&d, 0, sizeof(d));
+	d.arch = s->arch;
 	d.n_classes = 12;
 	d.n_features = 2;
 	d.feature_vocab[0] = 4;
@@ -182,6 +184,9 @@ run_memory_tests(void)
 		{8, 2, 10000, 64, 1, 0, 0, 2, 5, "hidden 8, 2 layers, max_length 10000 (longest history 1650)"},
 		{32, 1, 200, 64, 1, 0, 200, 2, 5, "hidden 32, max_length 200, windows that do not overlap"},
 		{16, 1, 100, 128, 3, 0, 0, 10, 1, "hidden 16, 3 threads, early stopping"},
+		{16, 1, 50, 256, 1, 0, 0, 2, 5, "lstm: hidden 16, max_length 50, batch 256", SS_ARCH_LSTM},
+		{8, 2, 200, 64, 2, 1, 0, 2, 5, "lstm: hidden 8, 2 layers, max_length 200, weighted draws, 2 threads",
+		SS_ARCH_LSTM},
 	};
 	ss_rng		rng;
 	ss_dataset *data;
