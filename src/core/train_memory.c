@@ -131,12 +131,13 @@ replay_training(const ss_dims *d, const ss_dataset *data, const int32_t *fit, in
 	order = SS_NEW_ARRAY(int64_t, n_w > n_draw ? n_w : (n_draw > 0 ? n_draw : 1));
 
 	ss_rng_seed(&rng, (uint64_t) o->seed ^ SS_SAMPLE_SEED_MIX);	/* ss_train's sample stream */
-	for (int epoch = 1; epoch <= o->epochs && n_w > 0 && !ss_interrupted(); epoch++)
+	/* a counted architecture runs no step and validates once (train.c, fit_counted) */
+	for (int epoch = 1; epoch <= (ss_arch_of(d)->fit != NULL ? 1 : o->epochs) && n_w > 0 && !ss_interrupted(); epoch++)
 	{
 		int64_t		next = 0;
 
 		ss_draw_epoch(n_w, n_draw, cdf, &rng, order);
-		while (next < n_draw && !ss_interrupted())
+		while (ss_arch_of(d)->fit == NULL && next < n_draw && !ss_interrupted())
 		{
 			int64_t		split[SS_MAX_THREADS + 1];
 
@@ -194,6 +195,24 @@ core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_f
 	bytes = (int64_t) sizeof(ss_window) * (max64(n_w, 1) + max64(n_vw, 1))
 		+ 8 * max64(n_w, ss_epoch_draws(d, o, n_w, n_fit)) + (o->weighted_sampling ? 8 * n_w : 0)
 		+ 8 * C + (o->class_weighting ? 4 * C : 0);
+	if (ss_arch_of(d)->fit != NULL)
+	{
+		/*
+		 * counted: windows, class counts, one parameter block, the fit's
+		 * O(C) scratch, a validation batch and its workspace
+		 */
+		int64_t		held;
+
+		bytes = (int64_t) sizeof(ss_window) * (max64(n_w, 1) + max64(n_vw, 1)) + 8 * C + 4 * P + 16 * C
+			+ (int64_t) sizeof(ss_batch) + 8 * SS_VALIDATION_BATCH
+			+ 4 * (int64_t) SS_VALIDATION_BATCH * L * (2 + F + N);
+		allocs = 12 + ss_workspace_allocations(ws[0], &held);
+		bytes += held;
+		for (int k = 0; k < n_workers; k++)
+			ss_workspace_free(ws[k]);
+		*n_allocs = allocs;
+		return bytes;
+	}
 	/* parameters, gradients, the best epoch's, Adam's m and v and itself; a step's windows */
 	bytes += 5 * 4 * P + (int64_t) sizeof(ss_adam) + (int64_t) sizeof(ss_window) * bs;
 	allocs = 13;				/* windows 2, counts, alpha, cdf, parameters 3, Adam 3, order, a step's */
