@@ -4,7 +4,7 @@
 # not a test: it prints tables to stderr and one JSON object per measurement
 # to stdout (also saved under bench/out/).
 #
-#   scripts/speed.sh [--epochs N] [--no-reference] [--only train|latency|scoring|decode|scaling]
+#   scripts/speed.sh [--epochs N] [--no-reference] [--only train|lstm|latency|scoring|decode|scaling]
 #                    [--scaling-events "100000 1000000 10000000"]
 #
 # training   training target positions per second (steady state: the last of
@@ -17,6 +17,10 @@
 #            also seqsales_predict_all over every client of the data set
 #            (seqsales.scoring_threads = threads) against the reference's
 #            batch-512 inference rate with the same threads
+# lstm       the bidirectional LSTM (architecture lstm, one window per target)
+#            against the reference's BiLSTM: training target positions per
+#            second of the last of N epochs, hidden 128, threads 1 and 2, every
+#            data set, same samples per epoch (min(targets, 8 x fitting clients))
 # latency    seqsales_predict through SQL with pgbench: p50 / p99 ms, warm
 #            backend, hidden 128, histories of 50 events
 # scoring    seqsales_predict_all against one seqsales_predict per client
@@ -49,11 +53,12 @@ emit() { echo "$1" | tee -a "$OUT"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # the milliseconds of each statement psql timed (\timing on)
 timings_ms() { sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'; }
-# trains model $1 on bench_train (the protocol CSV's columns) with options $2; prints its id
+# trains model $1 on bench_train (the protocol CSV's columns) with options $2
+# (architecture $3, default gru4rec); prints its id
 train_bench() {
     q -c "SET client_min_messages = warning" -c "SELECT seqsales_train('bench_train', 'client_id', 'ts', 'category',
           (SELECT cat_cols FROM bench_params)::name[], (SELECT num_cols FROM bench_params)::name[],
-          '$1', 'gru4rec', '$2', 'line')"
+          '$1', '${3:-gru4rec}', '$2', 'line')"
 }
 # target positions per second of model $1's last epoch
 last_epoch_rate() {
@@ -132,6 +137,34 @@ if want train; then
         done
     done
     emit "$("$ROOT/bench/core_bench" 2000 128 $EPOCHS 1 2>/dev/null)"
+fi
+
+# ------------------------------------------------------------------ lstm
+if want lstm; then
+    for csv in "$DATA_DIR"/*/events.csv; do
+        name="$(basename "$(dirname "$csv")")"
+        createdb "speed_lstm_$name"
+        export PGDATABASE="speed_lstm_$name"
+        load_protocol_csv "$csv" 1 lstm '{}'
+        for threads in 1 2; do
+            opts="{\"epochs\": $EPOCHS, \"patience\": $((EPOCHS + 1)), \"hidden_size\": 128, \"threads\": $threads}"
+            id="$(train_bench speed_lstm "$opts" lstm)"
+            ours="$(last_epoch_rate "$id")"
+            ref=null ratio=null
+            if [ "$REFERENCE" = 1 ]; then
+                tmp="$(mktemp -d)"
+                (cd "$tmp" && /usr/bin/python3 "$TORCH_REF/run.py" --data "$csv" --model bilstm --seed 1 \
+                    --epochs "$EPOCHS" --patience $((EPOCHS + 1)) --hidden 128 --threads "$threads" \
+                    --out "$tmp/ref.json" >/dev/null 2>&1) || true
+                if [ -s "$tmp/ref.json" ]; then
+                    ref="$(/usr/bin/python3 -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["folds"][0]["training"]["history"][-1]["targets_per_s"]))' "$tmp/ref.json")"
+                    ratio="$(q -c "SELECT round($ours::numeric / $ref, 2)")"
+                fi
+                rm -rf "$tmp"
+            fi
+            emit "{\"measure\": \"training_lstm\", \"data\": \"$name\", \"hidden\": 128, \"threads\": $threads, \"seqsales_positions_per_second\": $ours, \"reference_positions_per_second\": $ref, \"ratio\": $ratio}"
+        done
+    done
 fi
 
 # ------------------------------------------------------------------ demo data for the rest
