@@ -36,6 +36,15 @@ SELECT count(*) = 0 AS nothing_differs FROM (
   EXCEPT SELECT fold, hit1, hit3, mrr10 FROM cv) d;
 SELECT count(*) AS models_stored FROM seqsales_model WHERE source_relation = 'public.cv_orders';
 
+-- keep_models keeps each fold's model, which predicts as any model
+SELECT fold, clients FROM seqsales_cross_validate('cv_orders', architecture => 'markov', folds => 2, keep_models => 'cv_kept');
+SELECT name, architecture, (metrics->>'clients')::int = (SELECT count(*) FROM (SELECT client_id FROM cv_orders GROUP BY 1 HAVING count(*) >= 2) c) AS all_clients_read,
+       (metrics->>'fitting_clients')::int + (metrics->>'validation_clients')::int < (metrics->>'clients')::int AS test_fold_left_out
+FROM seqsales_model WHERE name LIKE 'cv\_kept%' ORDER BY name;
+SELECT count(*) AS ranks FROM seqsales_predict((SELECT min(client_id) FROM cv_orders), 3, 'cv_kept_fold1');
+SELECT seqsales_drop_model('cv_kept_fold0') + seqsales_drop_model('cv_kept_fold1') AS dropped;
+SELECT * FROM seqsales_cross_validate('cv_orders', keep_models => '');
+
 -- bad arguments
 SELECT * FROM seqsales_cross_validate('cv_orders', folds => 1);
 SELECT * FROM seqsales_cross_validate('cv_orders', folds => NULL);

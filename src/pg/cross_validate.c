@@ -8,7 +8,10 @@
  * normalisation of that fold's fitting clients only; the test clients are
  * evaluated as seqsales_evaluate does.  Each fold works in its own memory
  * context, freed before the next: at most one fold's model and encoded
- * events are held beside the loaded rows.  No model is stored.
+ * events are held beside the loaded rows.  No model is stored, unless
+ * keep_models names them: fold k's model is then stored as
+ * '<keep_models>_fold<k>' (every name checked and locked before a row is
+ * read, as seqsales_train does).
  */
 #include "seqsales.h"
 
@@ -17,11 +20,13 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
 #include "../core/blas.h"
 #include "../core/evaluate.h"
+#include "catalog.h"
 #include "fold.h"
 #include "load.h"
 #include "train_args.h"
@@ -89,6 +94,10 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 	RawEvents  *raw;
 	double		(*fig)[N_COLUMNS];
 	ss_train_callbacks eval_cb = {NULL, on_tick, NULL};
+	char	   *keep_prefix = NULL;
+	Catalog		cat;
+	instr_time	load_start,
+				load_time;
 
 	train_args_get(fcinfo, &pos, &args);
 	if (PG_ARGISNULL(9))
@@ -100,6 +109,15 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("folds must be between 2 and 100, not %d", folds)));
+	if (!PG_ARGISNULL(10))
+	{
+		keep_prefix = text_to_cstring(PG_GETARG_TEXT_PP(10));
+		if (strlen(keep_prefix) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("keep_models must not be empty"),
+					 errhint("Pass a prefix for the fold models' names, or NULL to keep none.")));
+	}
 	train_args_check(&args);
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -107,12 +125,21 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 								   ALLOCSET_DEFAULT_SIZES);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (keep_prefix)
+	{
+		catalog_open(fcinfo->flinfo->fn_oid, &cat);
+		for (int k = 0; k < folds; k++)
+			catalog_prepare_training(&cat, psprintf("%s_fold%d", keep_prefix, k));
+	}
 	old = MemoryContextSwitchTo(cv_cxt);
 	prev_core = core_use_context(cv_cxt);
 	options_parse(args.options, &opt);
 	MemoryContextSwitchTo(cv_cxt);
 	core_load_blas();
+	INSTR_TIME_SET_CURRENT(load_start);
 	raw = load_events(args.relid, &args.cols);
+	INSTR_TIME_SET_CURRENT(load_time);
+	INSTR_TIME_SUBTRACT(load_time, load_start);
 	MemoryContextSwitchTo(cv_cxt);
 	if (raw->n_clients == 0)
 		ereport(ERROR,
@@ -152,6 +179,7 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 		ss_metrics *m;
 		ss_metric_summary s;
 		char		label[16];
+		int64		estimate;
 
 		MemoryContextSwitchTo(fold_cxt);
 		core_use_context(fold_cxt);
@@ -173,8 +201,16 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 		fold_vocab(raw, fit, n_fit, &v);
 		fold_encode(raw, &v, false, &data);
 		fold_dims(&v, args.arch_id, &opt, &dims);
-		fold_train(&dims, &data, fit, n_fit, val, n_val, &opt,
-				   (int64) MemoryContextMemAllocated(cv_cxt, true), get_rel_name(args.relid), &prog, &res);
+		estimate = fold_train(&dims, &data, fit, n_fit, val, n_val, &opt,
+							  (int64) MemoryContextMemAllocated(cv_cxt, true), get_rel_name(args.relid),
+							  &prog, &res);
+		if (keep_prefix)
+		{
+			StoredFold	f = {psprintf("%s_fold%d", keep_prefix, k), args.relid, &args.cols, &v, &dims, &opt, &res,
+			&prog, raw, n_fit, n_val, INSTR_TIME_GET_DOUBLE(load_time), estimate};
+
+			(void) store_model(&cat, &f);
+		}
 		m = ss_metrics_new(dims.n_classes);
 		if (ss_evaluate_clients(&dims, res.params, &data, test, n_test, opt.max_length, opt.threads,
 								&eval_cb, m) < 0)

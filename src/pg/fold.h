@@ -90,6 +90,29 @@ int64		fold_train(const ss_dims *dims, const ss_dataset *data, const int32 *fit,
 					   const int32 *val, int n_val, const ss_train_options *opt, int64 held,
 					   const char *relname, TrainProgress *prog, ss_train_result *res);
 
+/* A trained fold, as the catalog stores it (store_model, train_sql.c). */
+typedef struct StoredFold
+{
+	const char *name;
+	Oid			relid;
+	const ColumnSpec *cols;
+	const FoldVocab *vocab;
+	const ss_dims *dims;
+	const ss_train_options *opt;
+	const ss_train_result *res;
+	const TrainProgress *prog;
+	const RawEvents *raw;
+	int			n_fit,
+				n_val;
+	double		load_seconds;
+	int64		memory_estimate;
+} StoredFold;
+
+struct Catalog;
+
+/* Stores it under its name (checked by catalog_prepare_training); returns the model's id. */
+int64		store_model(const struct Catalog *cat, const StoredFold *f);
+
 /* "{...}" JSON helpers of the catalog's columns */
 void		json_string_array(StringInfo buf, char **strs, int n);
 void		json_double_array(StringInfo buf, const double *v, int n);

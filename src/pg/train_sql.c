@@ -154,6 +154,108 @@ insert_model(const Catalog *cat, const ModelRow *m, const char *arch, const Trai
 	return id;
 }
 
+/*
+ * The catalog row of a trained fold (its name locked and checked by
+ * catalog_prepare_training), written as the catalog's owner; returns the
+ * model's id.
+ */
+int64
+store_model(const Catalog *cat, const StoredFold *f)
+{
+	ModelRow	row;
+	const int	F = f->cols->n_cat,
+				N = f->raw->n_numeric;
+	const char *num_names_gap = GAP_FEATURE_NAME;
+
+	memset(&row, 0, sizeof(row));
+	row.name = f->name;
+	row.source = qualified_relation_name(f->relid);
+	row.source_oid = f->relid;
+	row.categories = f->vocab->class_names;
+	row.category_counts = f->res->class_counts;
+	row.n_classes = f->dims->n_classes;
+
+	initStringInfo(&row.columns);
+	appendStringInfoString(&row.columns, "{\"client\": ");
+	escape_json(&row.columns, f->cols->client);
+	appendStringInfoString(&row.columns, ", \"time\": ");
+	escape_json(&row.columns, f->cols->time);
+	appendStringInfoString(&row.columns, ", \"target\": ");
+	escape_json(&row.columns, f->cols->target);
+	appendStringInfoString(&row.columns, ", \"tiebreak\": ");
+	if (f->cols->tiebreak)
+		escape_json(&row.columns, f->cols->tiebreak);
+	else
+		appendStringInfoString(&row.columns, "null");
+	appendStringInfoString(&row.columns, ", \"categorical\": ");
+	json_string_array(&row.columns, f->cols->cat, f->cols->n_cat);
+	appendStringInfoString(&row.columns, ", \"numeric\": ");
+	json_string_array(&row.columns, f->cols->num, f->cols->n_num);
+	appendStringInfoString(&row.columns, ", \"client_type\": ");
+	escape_json(&row.columns, format_type_be(f->cols->client_type));
+	appendStringInfo(&row.columns, ", \"time_kind\": \"%s\"}", time_kind_name(f->cols->time_kind));
+
+	initStringInfo(&row.hyper);
+	options_to_json(f->opt, f->dims->attn, &row.hyper);
+
+	initStringInfo(&row.features);
+	appendStringInfoChar(&row.features, '[');
+	for (int j = 0; j < F; j++)
+	{
+		if (j)
+			appendStringInfoString(&row.features, ", ");
+		json_string_array(&row.features, f->vocab->feat_names[j], f->dims->feature_vocab[j]);
+	}
+	appendStringInfoChar(&row.features, ']');
+
+	initStringInfo(&row.norm);
+	appendStringInfoString(&row.norm, "{\"columns\": ");
+	{
+		char	  **names = palloc(sizeof(char *) * (N + 1));
+
+		for (int j = 0; j < f->cols->n_num; j++)
+			names[j] = f->cols->num[j];
+		if (N > f->cols->n_num)
+			names[f->cols->n_num] = (char *) num_names_gap;
+		json_string_array(&row.norm, names, N);
+	}
+	appendStringInfoString(&row.norm, ", \"mean\": ");
+	json_double_array(&row.norm, f->vocab->mean, N);
+	appendStringInfoString(&row.norm, ", \"std\": ");
+	json_double_array(&row.norm, f->vocab->std, N);
+	appendStringInfoChar(&row.norm, '}');
+
+	initStringInfo(&row.metrics);
+	appendStringInfo(&row.metrics,
+					 "{\"epochs_run\": %d, \"best_epoch\": %d, \"validation_hit3\": %.6f,"
+					 " \"load_seconds\": %.3f, \"train_seconds\": %.3f, \"train_positions_per_second\": %.1f,"
+					 " \"clients\": %d, \"fitting_clients\": %d, \"validation_clients\": %d,"
+					 " \"rows_read\": " INT64_FORMAT ", \"events\": " INT64_FORMAT ","
+					 " \"training_targets\": " INT64_FORMAT ", \"windows\": " INT64_FORMAT ","
+					 " \"parameters\": " INT64_FORMAT ", \"activation_bytes\": " INT64_FORMAT ","
+					 " \"memory_estimate_bytes\": " INT64_FORMAT ","
+					 " \"rows_skipped_infinite_time\": " INT64_FORMAT ", \"numeric_values_made_missing\": " INT64_FORMAT ","
+					 " \"blas\": ",
+					 f->res->epochs_run, f->res->best_epoch, f->res->best_validation_hit3,
+					 f->load_seconds, f->res->seconds_total,
+					 f->res->targets_per_second, f->raw->n_clients, f->n_fit, f->n_val, f->raw->rows_read,
+					 f->raw->n_events, f->res->train_targets, f->res->n_windows, f->res->n_params,
+					 f->res->workspace_bytes, f->memory_estimate,
+					 f->raw->skipped_times, f->raw->unrepresentable);
+	escape_json(&row.metrics, ss_blas_info());
+	appendStringInfoChar(&row.metrics, '}');
+
+	{
+		size_t		len = ss_blob_size(f->dims);
+
+		row.weights = palloc_extended(VARHDRSZ + len, MCXT_ALLOC_HUGE);
+		SET_VARSIZE(row.weights, VARHDRSZ + len);
+		ss_blob_encode(f->dims, f->res->params, (uint8_t *) VARDATA(row.weights));
+	}
+
+	return insert_model(cat, &row, ss_arch_of(f->dims)->name, f->prog);
+}
+
 /* ---------------------------------------------------------------- train */
 
 Datum
@@ -179,12 +281,8 @@ seqsales_train(PG_FUNCTION_ARGS)
 	ss_dataset	data;
 	ss_train_result res;
 	TrainProgress prog = {0};
-	ModelRow	row;
 	int			arch_id;
 	int64		model_id;
-	int			N,
-				F;
-	const char *num_names_gap = GAP_FEATURE_NAME;
 	Catalog		cat;
 	MemoryContext prev_core;
 	int64		memory_estimate;
@@ -223,8 +321,6 @@ seqsales_train(PG_FUNCTION_ARGS)
 	raw = load_events(relid, &cols);
 	INSTR_TIME_SET_CURRENT(load_time);
 	INSTR_TIME_SUBTRACT(load_time, load_start);
-	F = cols.n_cat;
-	N = raw->n_numeric;
 	if (raw->skipped_times > 0 || raw->unrepresentable > 0)
 		ereport(NOTICE,
 				(errmsg("seqsales_train: " INT64_FORMAT " rows with an infinite time skipped, "
@@ -263,93 +359,12 @@ seqsales_train(PG_FUNCTION_ARGS)
 								 get_rel_name(relid), &prog, &res);
 
 	/* ------------------------------------------------ catalog row */
-	memset(&row, 0, sizeof(row));
-	row.name = model_name;
-	row.source = qualified_relation_name(relid);
-	row.source_oid = relid;
-	row.categories = vocab.class_names;
-	row.category_counts = res.class_counts;
-	row.n_classes = dims.n_classes;
-
-	initStringInfo(&row.columns);
-	appendStringInfoString(&row.columns, "{\"client\": ");
-	escape_json(&row.columns, cols.client);
-	appendStringInfoString(&row.columns, ", \"time\": ");
-	escape_json(&row.columns, cols.time);
-	appendStringInfoString(&row.columns, ", \"target\": ");
-	escape_json(&row.columns, cols.target);
-	appendStringInfoString(&row.columns, ", \"tiebreak\": ");
-	if (cols.tiebreak)
-		escape_json(&row.columns, cols.tiebreak);
-	else
-		appendStringInfoString(&row.columns, "null");
-	appendStringInfoString(&row.columns, ", \"categorical\": ");
-	json_string_array(&row.columns, cols.cat, cols.n_cat);
-	appendStringInfoString(&row.columns, ", \"numeric\": ");
-	json_string_array(&row.columns, cols.num, cols.n_num);
-	appendStringInfoString(&row.columns, ", \"client_type\": ");
-	escape_json(&row.columns, format_type_be(cols.client_type));
-	appendStringInfo(&row.columns, ", \"time_kind\": \"%s\"}", time_kind_name(cols.time_kind));
-
-	initStringInfo(&row.hyper);
-	options_to_json(&opt, dims.attn, &row.hyper);
-
-	initStringInfo(&row.features);
-	appendStringInfoChar(&row.features, '[');
-	for (int j = 0; j < F; j++)
 	{
-		if (j)
-			appendStringInfoString(&row.features, ", ");
-		json_string_array(&row.features, vocab.feat_names[j], dims.feature_vocab[j]);
+		StoredFold	f = {model_name, relid, &cols, &vocab, &dims, &opt, &res, &prog, raw, n_fit, n_val,
+		INSTR_TIME_GET_DOUBLE(load_time), memory_estimate};
+
+		model_id = store_model(&cat, &f);
 	}
-	appendStringInfoChar(&row.features, ']');
-
-	initStringInfo(&row.norm);
-	appendStringInfoString(&row.norm, "{\"columns\": ");
-	{
-		char	  **names = palloc(sizeof(char *) * (N + 1));
-
-		for (int j = 0; j < cols.n_num; j++)
-			names[j] = cols.num[j];
-		if (N > cols.n_num)
-			names[cols.n_num] = (char *) num_names_gap;
-		json_string_array(&row.norm, names, N);
-	}
-	appendStringInfoString(&row.norm, ", \"mean\": ");
-	json_double_array(&row.norm, vocab.mean, N);
-	appendStringInfoString(&row.norm, ", \"std\": ");
-	json_double_array(&row.norm, vocab.std, N);
-	appendStringInfoChar(&row.norm, '}');
-
-	initStringInfo(&row.metrics);
-	appendStringInfo(&row.metrics,
-					 "{\"epochs_run\": %d, \"best_epoch\": %d, \"validation_hit3\": %.6f,"
-					 " \"load_seconds\": %.3f, \"train_seconds\": %.3f, \"train_positions_per_second\": %.1f,"
-					 " \"clients\": %d, \"fitting_clients\": %d, \"validation_clients\": %d,"
-					 " \"rows_read\": " INT64_FORMAT ", \"events\": " INT64_FORMAT ","
-					 " \"training_targets\": " INT64_FORMAT ", \"windows\": " INT64_FORMAT ","
-					 " \"parameters\": " INT64_FORMAT ", \"activation_bytes\": " INT64_FORMAT ","
-					 " \"memory_estimate_bytes\": " INT64_FORMAT ","
-					 " \"rows_skipped_infinite_time\": " INT64_FORMAT ", \"numeric_values_made_missing\": " INT64_FORMAT ","
-					 " \"blas\": ",
-					 res.epochs_run, res.best_epoch, res.best_validation_hit3,
-					 INSTR_TIME_GET_DOUBLE(load_time), res.seconds_total,
-					 res.targets_per_second, raw->n_clients, n_fit, n_val, raw->rows_read,
-					 raw->n_events, res.train_targets, res.n_windows, res.n_params,
-					 res.workspace_bytes, memory_estimate,
-					 raw->skipped_times, raw->unrepresentable);
-	escape_json(&row.metrics, ss_blas_info());
-	appendStringInfoChar(&row.metrics, '}');
-
-	{
-		size_t		len = ss_blob_size(&dims);
-
-		row.weights = palloc_extended(VARHDRSZ + len, MCXT_ALLOC_HUGE);
-		SET_VARSIZE(row.weights, VARHDRSZ + len);
-		ss_blob_encode(&dims, res.params, (uint8_t *) VARDATA(row.weights));
-	}
-
-	model_id = insert_model(&cat, &row, ss_arch_of(&dims)->name, &prog);
 
 	MemoryContextSwitchTo(old);
 	core_use_context(prev_core);

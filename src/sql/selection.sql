@@ -36,7 +36,8 @@ CREATE FUNCTION seqsales_cross_validate(
     architecture    text DEFAULT 'gru4rec',
     options         jsonb DEFAULT '{}',
     tiebreak_column name DEFAULT NULL,
-    folds           integer DEFAULT 5)
+    folds           integer DEFAULT 5,
+    keep_models     text DEFAULT NULL)
 RETURNS TABLE (fold text, clients double precision, hit1 double precision, hit3 double precision,
                hit5 double precision, hit10 double precision, mrr10 double precision,
                ndcg10 double precision, coverage double precision, macro_f1 double precision,
@@ -45,8 +46,8 @@ RETURNS TABLE (fold text, clients double precision, hit1 double precision, hit3 
 AS 'MODULE_PATHNAME', 'seqsales_cross_validate'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION seqsales_cross_validate(regclass, name, name, name, name[], name[], text, jsonb, name, integer)
-IS 'Client-level K-fold cross-validation (md5 folds of the protocol): one row per fold, then mean and std';
+COMMENT ON FUNCTION seqsales_cross_validate(regclass, name, name, name, name[], name[], text, jsonb, name, integer, text)
+IS 'Client-level K-fold cross-validation (md5 folds of the protocol): one row per fold, then mean and std; keep_models stores fold k as <keep_models>_fold<k>';
 
 -- ------------------------------------------------------------------ tuning
 
