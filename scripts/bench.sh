@@ -26,6 +26,8 @@ usage: scripts/bench.sh --data FILE.csv [--architecture A] [--options JSON] [--s
   --tune N           tune the architecture first: CALL seqsales_tune with N trials and
                      3 inner folds on the training clients; the model evaluated is the
                      study's best parameters retrained on them ("tuning" in the JSON)
+  --tune-limit T     with --tune: time_limit of the study (an interval, e.g. '60 min'):
+                     no trial starts after it
   --keep             leave the throwaway cluster running (tables bench_*) and
                      print how to connect to it
   -h, --help         this text
@@ -42,7 +44,7 @@ data, options.
 USAGE
 }
 
-DATA="" ARCH="gru4rec" OPTIONS="{}" SEED=1 KEEP=0 CV=0 TUNE=0
+DATA="" ARCH="gru4rec" OPTIONS="{}" SEED=1 KEEP=0 CV=0 TUNE=0 TUNE_LIMIT=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --data) DATA="${2:?--data needs a file}"; shift 2 ;;
@@ -56,6 +58,8 @@ while [ $# -gt 0 ]; do
         --cv) CV=1; shift ;;
         --tune) TUNE="${2:?--tune needs a number of trials}"; shift 2 ;;
         --tune=*) TUNE="${1#*=}"; shift ;;
+        --tune-limit) TUNE_LIMIT="${2:?--tune-limit needs an interval}"; shift 2 ;;
+        --tune-limit=*) TUNE_LIMIT="${1#*=}"; shift ;;
         --keep) KEEP=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
@@ -82,7 +86,7 @@ run_sql baselines.sql
 
 if [ "$TUNE" -gt 0 ]; then
     log "tuning ($ARCH, $TUNE trials, 3 inner folds, options $(psql -X -At -c 'SELECT options FROM bench_params'))"
-    run_sql tune.sql -v trials="$TUNE"
+    run_sql tune.sql -v trials="$TUNE" -v time_limit="$TUNE_LIMIT"
 else
     log "training ($ARCH, options $(psql -X -At -c 'SELECT options FROM bench_params'))"
     run_sql train.sql
