@@ -107,6 +107,13 @@ check_max_training_memory(int *newval, void **extra, GucSource source)
  * here), computing again would be cut short again: cancel the statement.
  */
 void
+core_tick(void *arg)
+{
+	(void) arg;
+	CHECK_FOR_INTERRUPTS();
+}
+
+void
 core_serve_interrupt(void)
 {
 	CHECK_FOR_INTERRUPTS();

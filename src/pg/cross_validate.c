@@ -37,13 +37,6 @@ PG_FUNCTION_INFO_V1(seqsales_cross_validate);
 #define N_COLUMNS (N_FIGURES + 4)
 
 static void
-on_tick(void *arg)
-{
-	(void) arg;
-	CHECK_FOR_INTERRUPTS();
-}
-
-static void
 summary_figures(const ss_metric_summary *s, double *f)
 {
 	f[0] = s->hit1;
@@ -93,7 +86,7 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 				prev_core;
 	RawEvents  *raw;
 	double		(*fig)[N_COLUMNS];
-	ss_train_callbacks eval_cb = {NULL, on_tick, NULL};
+	ss_train_callbacks eval_cb = {NULL, core_tick, NULL};
 	char	   *keep_prefix = NULL;
 	Catalog		cat;
 	instr_time	load_start,

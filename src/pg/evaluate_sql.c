@@ -34,13 +34,6 @@ typedef struct Evaluation
 	int64		clients;
 } Evaluation;
 
-static void
-on_tick(void *arg)
-{
-	(void) arg;
-	CHECK_FOR_INTERRUPTS();
-}
-
 /* Evaluates model arg 0 on source arg 1 (NULL: its validation clients); results in cxt. */
 static void
 evaluate_model(FunctionCallInfo fcinfo, const char *fname, MemoryContext cxt, Evaluation *ev)
@@ -60,7 +53,7 @@ evaluate_model(FunctionCallInfo fcinfo, const char *fname, MemoryContext cxt, Ev
 				n_fit = 0;
 	MemoryContext old,
 				prev_core;
-	ss_train_callbacks cb = {NULL, on_tick, NULL};
+	ss_train_callbacks cb = {NULL, core_tick, NULL};
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,

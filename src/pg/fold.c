@@ -235,13 +235,6 @@ fold_dims(const FoldVocab *v, int arch, const ss_train_options *opt, ss_dims *di
 
 /* ---------------------------------------------------------------- training */
 
-static void
-on_tick(void *arg)
-{
-	(void) arg;
-	CHECK_FOR_INTERRUPTS();
-}
-
 static int
 on_epoch(void *arg, const ss_epoch_stats *st)
 {
@@ -307,7 +300,7 @@ fold_train(const ss_dims *dims, const ss_dataset *data, const int32 *fit, int n_
 					n_fit, n_val, data->n_events, dims->n_classes, ss_blas_info())));
 
 	cb.arg = prog;
-	cb.tick = on_tick;
+	cb.tick = core_tick;
 	cb.epoch_done = on_epoch;
 	err = ss_train(dims, data, fit, n_fit, val, n_val, opt, &cb, res);
 	if (err != NULL)

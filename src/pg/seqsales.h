@@ -113,6 +113,8 @@ const char *time_kind_name(TimeKind k);
 MemoryContext core_use_context(MemoryContext cxt);
 /* after the core returned "interrupted" (../core/interrupt.h): throws, or returns to compute again */
 void		core_serve_interrupt(void);
+/* the core's tick (train.h, ss_train_callbacks): serves interrupts between batches */
+void		core_tick(void *arg);
 
 /* seqsales.max_training_memory: ERROR when bytes exceed it */
 extern int	seqsales_max_training_memory_mb;
