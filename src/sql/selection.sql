@@ -241,6 +241,13 @@ DECLARE
     h_values double precision[];
     h_params double precision[];
     h_steps double precision[];
+    d_names text[];
+    d_kinds text[];
+    d_lows double precision[];
+    d_highs double precision[];
+    d_logs double precision[];
+    d_n_choices double precision[];
+    d_choices jsonb[];
     the_model text := coalesce(model_name, study);
 BEGIN
     IF study IS NULL OR study = '' THEN
@@ -258,7 +265,14 @@ BEGIN
     IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
         RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM count(*) FROM @extschema@.seqsales_search_dimensions(space);    -- checks it
+    -- the search space's dimensions, checked, once
+    SELECT array_agg(d.name ORDER BY d.i), array_agg(d.kind ORDER BY d.i),
+           array_agg(d.low ORDER BY d.i), array_agg(d.high ORDER BY d.i),
+           array_agg(d.log::integer::double precision ORDER BY d.i),
+           array_agg(coalesce(jsonb_array_length(d.choices), 0)::double precision ORDER BY d.i),
+           array_agg(d.choices ORDER BY d.i)
+    INTO d_names, d_kinds, d_lows, d_highs, d_logs, d_n_choices, d_choices
+    FROM @extschema@.seqsales_search_dimensions(space) d;
     n_steps := folds * coalesce((options->>'epochs')::integer, 30);
 
     SELECT * INTO st FROM @extschema@.seqsales_study s WHERE s.name = study;
@@ -293,7 +307,7 @@ BEGIN
         SELECT coalesce(array_agg(p.x ORDER BY t.number, dm.i), '{}')
         INTO h_params
         FROM @extschema@.seqsales_trial t
-        CROSS JOIN @extschema@.seqsales_search_dimensions(space) dm
+        CROSS JOIN unnest(d_names, d_kinds, d_choices) WITH ORDINALITY dm(name, kind, choices, i)
         CROSS JOIN LATERAL (SELECT CASE
             WHEN NOT t.parameters ? dm.name THEN NULL
             WHEN dm.kind = 'categorical' THEN
@@ -309,19 +323,14 @@ BEGIN
         WHERE t.study = seqsales_tune.study;
 
         sugg := @extschema@.seqsales_tpe_suggest(
-            (SELECT array_agg(dm.kind ORDER BY dm.i) FROM @extschema@.seqsales_search_dimensions(space) dm),
-            (SELECT array_agg(dm.low ORDER BY dm.i) FROM @extschema@.seqsales_search_dimensions(space) dm),
-            (SELECT array_agg(dm.high ORDER BY dm.i) FROM @extschema@.seqsales_search_dimensions(space) dm),
-            (SELECT array_agg(dm.log::integer::double precision ORDER BY dm.i) FROM @extschema@.seqsales_search_dimensions(space) dm),
-            (SELECT array_agg(coalesce(jsonb_array_length(dm.choices), 0)::double precision ORDER BY dm.i)
-             FROM @extschema@.seqsales_search_dimensions(space) dm),
+            d_kinds, d_lows, d_highs, d_logs, d_n_choices,
             h_states, h_values, h_params, h_steps, n_steps,
             coalesce((options->>'seed')::bigint, 1));
         SELECT jsonb_object_agg(dm.name, CASE dm.kind
-                   WHEN 'categorical' THEN dm.choices->(sugg[dm.i]::integer)
-                   WHEN 'int' THEN to_jsonb(round(sugg[dm.i])::bigint)
-                   ELSE to_jsonb(sugg[dm.i]) END)
-        INTO params FROM @extschema@.seqsales_search_dimensions(space) dm;
+                   WHEN 'categorical' THEN dm.choices->(sugg[dm.i::integer]::integer)
+                   WHEN 'int' THEN to_jsonb(round(sugg[dm.i::integer])::bigint)
+                   ELSE to_jsonb(sugg[dm.i::integer]) END)
+        INTO params FROM unnest(d_names, d_kinds, d_choices) WITH ORDINALITY dm(name, kind, choices, i);
 
         INSERT INTO @extschema@.seqsales_trial (study, number, owner, state, parameters)
         VALUES (study, num, current_user::text::regrole, 'running', params);
@@ -330,10 +339,7 @@ BEGIN
         BEGIN
             SELECT * INTO r FROM @extschema@.seqsales_tune_trial(
                 source, client_column, time_column, target_column, categorical, "numeric",
-                architecture, options || params, tiebreak_column, folds,
-                (SELECT coalesce(array_agg(t.state ORDER BY t.number), '{}') FROM @extschema@.seqsales_trial t
-                 WHERE t.study = seqsales_tune.study AND t.state <> 'running'),
-                h_steps);
+                architecture, options || params, tiebreak_column, folds, h_states, h_steps);
             UPDATE @extschema@.seqsales_trial t
             SET state = r.state, value = r.value, fold_values = r.fold_values, intermediate = r.intermediate,
                 epochs = r.epochs, seconds = r.seconds, finished_at = clock_timestamp()
