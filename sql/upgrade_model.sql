@@ -9,12 +9,13 @@ CREATE DATABASE seqsales_upgrade_model;
 \c seqsales_upgrade_model
 SET client_min_messages = warning;
 CREATE EXTENSION seqsales VERSION '0.1';
+-- the files are read by psql (\copy), not by the server: the checkout may
+-- be in a directory the server's user cannot read
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set model_file :abs_srcdir '/models/v0.1/demo_small.model.copy'
-\set topk_file :abs_srcdir '/models/v0.1/demo_small.topk'
+\cd :abs_srcdir
 -- the source relation before the update, which records its OID in the model
 SELECT seqsales_demo_data(200, 1) AS demo_rows \gset
-COPY seqsales_model FROM :'model_file';
+\copy seqsales_model FROM 'models/v0.1/demo_small.model.copy'
 SELECT name, version, format_version, :demo_rows = (metrics->>'rows_read')::bigint AS same_demo_rows
 FROM seqsales_model;
 ALTER EXTENSION seqsales UPDATE;
@@ -24,7 +25,7 @@ SELECT name, owner = (SELECT relowner FROM pg_class WHERE oid = 'seqsales_model'
 FROM seqsales_model;
 -- the 0.1 build's predictions
 CREATE TEMP TABLE expected_topk (client_id text, rank integer, category text, probability double precision);
-COPY expected_topk FROM :'topk_file';
+\copy expected_topk FROM 'models/v0.1/demo_small.topk'
 SELECT count(*) AS compared_rows, count(DISTINCT client_id) AS clients,
        count(DISTINCT client_id) FILTER (WHERE client_id IN (SELECT client_id FROM seqsales_demo_orders)) AS with_history
 FROM expected_topk;
