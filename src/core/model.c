@@ -118,6 +118,10 @@ ss_batch_new(const ss_dims *d, int max_B, int max_T)
 	b->feat = SS_NEW_ARRAY(int32_t, TB * (d->n_features > 0 ? d->n_features : 1));
 	b->num = SS_NEW_ARRAY(float, TB * (d->n_numeric > 0 ? d->n_numeric : 1));
 	b->target = SS_NEW_ARRAY(int32_t, TB);
+	b->order_start = SS_NEW_ARRAY(uint8_t, TB);
+	b->target_ends = SS_NEW_ARRAY(uint8_t, TB);
+	for (int64_t i = 0; i < TB; i++)
+		b->order_start[i] = 1;
 	return b;
 }
 
@@ -132,6 +136,8 @@ ss_batch_free(ss_batch *b)
 	ss_free(b->feat);
 	ss_free(b->num);
 	ss_free(b->target);
+	ss_free(b->order_start);
+	ss_free(b->target_ends);
 	ss_free(b);
 }
 

@@ -80,6 +80,15 @@ typedef struct ss_batch
 	int32_t    *feat;			/* TB x F: feature embedding ids */
 	float	   *num;			/* TB x N */
 	int32_t    *target;			/* TB: class of the next event, -1 = none */
+	/*
+	 * TB: 1 where the event starts an order (its time differs from the
+	 * client's previous event's, or it is the client's first), 0 where it
+	 * continues the previous event's order.  Only history: nothing of a
+	 * target event.
+	 */
+	uint8_t    *order_start;
+	/* TB: 1 where the target (the next event) ends its order or the history (loss weighting) */
+	uint8_t    *target_ends;
 } ss_batch;
 
 ss_batch   *ss_batch_new(const ss_dims *d, int max_B, int max_T);

@@ -78,7 +78,11 @@ ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 	memset(batch->num, 0, sizeof(float) * T * n * N);
 	memset(batch->feat, 0, sizeof(int32_t) * T * n * F);
 	for (int64_t i = 0; i < (int64_t) T * n; i++)
+	{
 		batch->target[i] = -1;
+		batch->order_start[i] = 1;
+		batch->target_ends[i] = 0;
+	}
 	for (int b = 0; b < n; b++)
 	{
 		const ss_window *wb = &w[batch->origin[b]];
@@ -94,9 +98,16 @@ ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 			batch->cat[p] = data->cat_in[row];
 			memcpy(batch->feat + p * F, data->feat_in + row * F, sizeof(int32_t) * F);
 			memcpy(batch->num + p * N, data->num_in + row * N, sizeof(float) * N);
+			batch->order_start[p] = (uint8_t) ss_row_starts_order(data, row);
 			if (with_targets && row + 1 >= own && data->target[row + 1] >= 0)
 			{
 				batch->target[p] = data->target[row + 1];
+				/*
+				 * the target ends its order or the history: the next row
+				 * starts an order (a client's first event always does)
+				 */
+				batch->target_ends[p] = (uint8_t) (row + 2 >= data->n_events
+												   || ss_row_starts_order(data, row + 2));
 				targets++;
 			}
 		}

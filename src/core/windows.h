@@ -8,6 +8,7 @@
 #ifndef SS_WINDOWS_H
 #define SS_WINDOWS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -28,7 +29,16 @@ typedef struct ss_dataset
 	int32_t    *feat_in;		/* n_events x F embedding ids, UNK = 1 */
 	float	   *num_in;			/* n_events x N z-scores, missing = 0 */
 	int32_t    *target;			/* class of the event, -1 if unknown */
+	/* 1: the event starts an order (ss_batch.order_start); NULL: every event does */
+	const uint8_t *order_start;
 } ss_dataset;
+
+/* whether row r starts an order; row r + 1 (of the same client) then ends the previous one */
+static inline int
+ss_row_starts_order(const ss_dataset *data, int64_t r)
+{
+	return data->order_start == NULL || data->order_start[r];
+}
 
 /*
  * Windows of a client of n events (rows o .. o+n-1): windows start at

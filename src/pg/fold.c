@@ -177,6 +177,7 @@ fold_encode(RawEvents *raw, const FoldVocab *v, bool in_place, ss_dataset *data)
 	data->n_features = F;
 	data->n_numeric = N;
 	data->offsets = raw->offsets;
+	data->order_start = raw->order_start;
 	data->cat_in = palloc_extended(sizeof(int32) * Max(n, 1), MCXT_ALLOC_HUGE);
 	if (in_place)
 	{

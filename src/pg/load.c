@@ -28,12 +28,14 @@ grow_events(RawEvents *r, int64 *cap)
 		r->cat = palloc_extended(sizeof(int32) * c, MCXT_ALLOC_HUGE);
 		r->feat = palloc_extended(sizeof(int32) * c * Max(r->n_cat, 1), MCXT_ALLOC_HUGE);
 		r->num = palloc_extended(sizeof(float) * c * Max(r->n_numeric, 1), MCXT_ALLOC_HUGE);
+		r->order_start = palloc_extended(sizeof(uint8) * c, MCXT_ALLOC_HUGE);
 	}
 	else
 	{
 		r->cat = repalloc_huge(r->cat, sizeof(int32) * c);
 		r->feat = repalloc_huge(r->feat, sizeof(int32) * c * Max(r->n_cat, 1));
 		r->num = repalloc_huge(r->num, sizeof(float) * c * Max(r->n_numeric, 1));
+		r->order_start = repalloc_huge(r->order_start, sizeof(uint8) * c);
 	}
 	*cap = c;
 }
@@ -160,11 +162,12 @@ load_row(TupleTableSlot *slot, void *arg)
 	if (cols->time_kind != TIME_INTEGER)
 		r->num[e * r->n_numeric + cols->n_num] =
 			e > s->current_start ? (float) ss_gap_feature(t - s->prev_time) : 0.0f;
+	r->order_start[e] = (uint8) (e == s->current_start || t != s->prev_time);
 	s->prev_time = t;
 	r->n_events = e + 1;
 	/* the encoded events so far must fit, long before the model is built */
 	if (r->rows_read % CHECK_ROWS == 0)
-		check_training_memory(r->n_events * (int64) (12 + 4 * r->n_cat + 4 * r->n_numeric)
+		check_training_memory(r->n_events * (int64) (13 + 4 * r->n_cat + 4 * r->n_numeric)
 							  + (int64) r->n_clients * 64, "the encoded events read so far");
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(s->row_cxt);

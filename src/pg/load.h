@@ -26,6 +26,7 @@ typedef struct RawEvents
 	int32	   *cat;			/* n_events: id in categories */
 	int32	   *feat;			/* n_events x n_cat */
 	float	   *num;			/* n_events x n_numeric */
+	uint8	   *order_start;	/* n_events: 1 = its time differs from the client's previous event's */
 	int			n_cat;
 	int			n_numeric;
 	ss_strdict *categories;

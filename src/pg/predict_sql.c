@@ -216,6 +216,7 @@ encode_history(CachedModel *m)
 		encode_event(m, values, nulls, 0, gap, &b->cat[t], &b->feat[t * d->n_features],
 					 &b->num[t * d->n_numeric]);
 		b->target[t] = -1;
+		b->order_start[t] = gap != 0.0;	/* -1: no earlier event */
 	}
 	pfree(values);
 	pfree(nulls);
@@ -339,6 +340,7 @@ typedef struct ScoreBatch
 	int32	   *cat;			/* cap x L */
 	int32	   *feat;			/* cap x L x F */
 	float	   *num;			/* cap x L x N */
+	uint8	   *order_start;	/* cap x L */
 } ScoreBatch;
 
 /* State of one seqsales_predict_all scan, passed to score_row for each row. */
@@ -427,6 +429,7 @@ score_batch(ScoreScan *s)
 				batch->cat[p] = sb->cat[q];
 				memcpy(batch->feat + p * F, sb->feat + q * F, sizeof(int32) * F);
 				memcpy(batch->num + p * N, sb->num + q * N, sizeof(float) * N);
+				batch->order_start[p] = sb->order_start[q];
 			}
 		}
 		for (int64 i = 0; i < (int64) T * Bp; i++)
@@ -521,15 +524,23 @@ score_row(TupleTableSlot *slot, void *arg)
 		t = DatumGetFloat8(slot->tts_values[2]);
 		encode_event(m, slot->tts_values, slot->tts_isnull, 1, -1.0,
 					 &sb->cat[pos], &sb->feat[pos * F], &sb->num[pos * N]);
+		sb->order_start[pos] = 1;
 		/* the newer event read before this one is t after it */
 		if (s->seen > 0)
+		{
 			encode_gap(m, s->oldest_time - t, &sb->num[(pos - 1) * N]);
+			sb->order_start[pos - 1] = s->oldest_time != t;
+		}
 		s->oldest_time = t;
 		sb->len[sb->n]++;
 	}
 	else if (s->seen == L)
-		encode_gap(m, s->oldest_time - DatumGetFloat8(slot_getattr(slot, 3, &isnull)),
-				   &sb->num[(pos - 1) * N]);
+	{
+		double		t = DatumGetFloat8(slot_getattr(slot, 3, &isnull));
+
+		encode_gap(m, s->oldest_time - t, &sb->num[(pos - 1) * N]);
+		sb->order_start[pos - 1] = s->oldest_time != t;
+	}
 	if (s->seen <= L)
 		s->seen++;				/* past L + 1 rows it no longer matters */
 	MemoryContextSwitchTo(old);
@@ -592,6 +603,7 @@ seqsales_predict_all(PG_FUNCTION_ARGS)
 	s.sb->cat = palloc_extended(sizeof(int32) * s.sb->cap * L, MCXT_ALLOC_HUGE);
 	s.sb->feat = palloc_extended(sizeof(int32) * s.sb->cap * L * Max(F, 1), MCXT_ALLOC_HUGE);
 	s.sb->num = palloc_extended(sizeof(float) * s.sb->cap * L * Max(N, 1), MCXT_ALLOC_HUGE);
+	s.sb->order_start = palloc_extended(sizeof(uint8) * s.sb->cap * L, MCXT_ALLOC_HUGE);
 	prev = core_use_context(s.call_cxt);
 	for (int t = 0; t < s.n_threads; t++)
 	{
