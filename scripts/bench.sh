@@ -14,7 +14,7 @@ usage: scripts/bench.sh --data FILE.csv [--architecture A] [--options JSON] [--s
 
   --data FILE.csv    events in the protocol's format: header
                      client_id,ts,category,<cat_* columns>,<num_* columns>
-  --architecture A   seqsales_train architecture (default gru4rec): gru4rec, lstm,
+  --architecture A   seqsales_train architecture (default hybrid): hybrid, ranker, gru4rec, lstm,
                      popularity, client_frequency, markov
   --options JSON     seqsales_train options, e.g. '{"epochs": 2}' (default {});
                      "seed" defaults to --seed
@@ -44,7 +44,7 @@ data, options.
 USAGE
 }
 
-DATA="" ARCH="gru4rec" OPTIONS="{}" SEED=1 KEEP=0 CV=0 TUNE=0 TUNE_LIMIT=""
+DATA="" ARCH="hybrid" OPTIONS="{}" SEED=1 KEEP=0 CV=0 TUNE=0 TUNE_LIMIT=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --data) DATA="${2:?--data needs a file}"; shift 2 ;;

@@ -45,6 +45,14 @@ ss_train_options_default(ss_train_options *o)
 	o->clip = 5.0;
 }
 
+void
+ss_train_options_default_for(ss_train_options *o, int arch)
+{
+	ss_train_options_default(o);
+	if (arch == SS_ARCH_RANKER || arch == SS_ARCH_HYBRID)
+		o->inner_target_weight = 0.1;
+}
+
 static double
 now_seconds(void)
 {

@@ -42,6 +42,13 @@ typedef struct ss_train_options
 
 void		ss_train_options_default(ss_train_options *o);
 
+/*
+ * The defaults for an architecture: the ranker and the hybrid weigh
+ * targets that do not end an order 0.1 (inner_target_weight, chosen on
+ * validation clients of both shared data sets), the others 1.
+ */
+void		ss_train_options_default_for(ss_train_options *o, int arch);
+
 typedef struct ss_epoch_stats
 {
 	int			epoch;

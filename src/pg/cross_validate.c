@@ -126,7 +126,7 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 	}
 	old = MemoryContextSwitchTo(cv_cxt);
 	prev_core = core_use_context(cv_cxt);
-	options_parse(args.options, &opt);
+	options_parse(args.options, args.arch_id, &opt);
 	MemoryContextSwitchTo(cv_cxt);
 	core_load_blas();
 	INSTR_TIME_SET_CURRENT(load_start);

@@ -25,17 +25,17 @@ option_error(ss_option_status status, const char *message, const char *hint)
 			 hint[0] ? errhint("%s", hint) : 0));
 }
 
-void		options_parse(Jsonb *options, ss_train_options *o);
+void		options_parse(Jsonb *options, int arch, ss_train_options *o);
 
 /* Requires an SPI connection. */
 void
-options_parse(Jsonb *options, ss_train_options *o)
+options_parse(Jsonb *options, int arch, ss_train_options *o)
 {
 	Oid			argtypes[1] = {JSONBOID};
 	Datum		args[1] = {JsonbPGetDatum(options)};
 	int			rc;
 
-	ss_train_options_default(o);
+	ss_train_options_default_for(o, arch);
 	rc = SPI_execute_with_args("SELECT jsonb_typeof($1)", 1, argtypes, args, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1 ||
 		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "object") != 0)

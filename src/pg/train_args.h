@@ -45,7 +45,7 @@ void		train_args_check(TrainArgs *a);
 char	   *name_arg(FunctionCallInfo fcinfo, int i, const char *what, bool nullable);
 
 /* options jsonb into o (src/pg/options.c) */
-void		options_parse(Jsonb *options, ss_train_options *o);
+void		options_parse(Jsonb *options, int arch, ss_train_options *o);
 void		options_to_json(const ss_train_options *o, int attention_size, StringInfo buf);
 
 #endif

@@ -312,7 +312,7 @@ seqsales_train(PG_FUNCTION_ARGS)
 	catalog_prepare_training(&cat, model_name);
 	old = MemoryContextSwitchTo(train_cxt);
 	prev_core = core_use_context(train_cxt);
-	options_parse(args.options, &opt);
+	options_parse(args.options, args.arch_id, &opt);
 	MemoryContextSwitchTo(train_cxt);	/* SPI calls return in SPI's context */
 	core_load_blas();
 

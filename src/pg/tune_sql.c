@@ -290,7 +290,7 @@ seqsales_tune_trial(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	old = MemoryContextSwitchTo(cxt);
 	prev_core = core_use_context(cxt);
-	options_parse(args.options, &opt);
+	options_parse(args.options, args.arch_id, &opt);
 	MemoryContextSwitchTo(cxt);
 
 	hstates = text_arg(fcinfo, 10, &n_h);

@@ -8,7 +8,7 @@ CREATE FUNCTION seqsales_train(
     categorical     name[] DEFAULT '{}',
     "numeric"       name[] DEFAULT '{}',
     model_name      text DEFAULT NULL,
-    architecture    text DEFAULT 'gru4rec',
+    architecture    text DEFAULT 'hybrid',
     options         jsonb DEFAULT '{}',
     tiebreak_column name DEFAULT NULL)
 RETURNS bigint

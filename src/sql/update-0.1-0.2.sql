@@ -57,3 +57,19 @@ AS 'MODULE_PATHNAME', 'seqsales_set_source'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.seqsales_set_source(text, regclass)
 IS 'Records the relation a model predicts from by default (after a restore, or a table created again)';
+
+-- 0.2's default architecture is the hybrid (GRU4Rec + attention + history head)
+CREATE OR REPLACE FUNCTION @extschema@.seqsales_train(
+    source          regclass,
+    client_column   name DEFAULT 'client_id',
+    time_column     name DEFAULT 'ordered_at',
+    target_column   name DEFAULT 'category',
+    categorical     name[] DEFAULT '{}',
+    "numeric"       name[] DEFAULT '{}',
+    model_name      text DEFAULT NULL,
+    architecture    text DEFAULT 'hybrid',
+    options         jsonb DEFAULT '{}',
+    tiebreak_column name DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'seqsales_train'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -10,6 +10,7 @@ int			unit_failed = 0;
 
 void		run_layer_tests(void);
 void		run_lstm_tests(void);
+void		run_history_tests(void);
 void		run_blob_fixture_tests(const char *fixture_dir);
 void		run_train_tests(void);
 void		run_encode_tests(void);
@@ -34,6 +35,7 @@ main(int argc, char **argv)
 	printf("# %s\n", ss_blas_info());
 	run_layer_tests();
 	run_lstm_tests();
+	run_history_tests();
 	run_blob_fixture_tests(fixtures);
 	run_model_file_tests(fixtures);
 	run_train_tests();
