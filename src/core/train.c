@@ -49,8 +49,10 @@ void
 ss_train_options_default_for(ss_train_options *o, int arch)
 {
 	ss_train_options_default(o);
-	if (arch == SS_ARCH_RANKER || arch == SS_ARCH_HYBRID)
+	if (arch == SS_ARCH_RANKER)
 		o->inner_target_weight = 0.1;
+	else if (arch == SS_ARCH_HYBRID)
+		o->inner_target_weight = 0.3;
 }
 
 static double
