@@ -15,6 +15,13 @@
 #define COOC_PRIOR 2.0
 #define DECAY 0.7f
 
+const char *const ss_hist_feature_names[SS_HIST_FEATURES] = {
+	"log_popularity", "log1p_count", "share", "decayed_count", "recency",
+	"transition_last", "transition_second_last", "transition_third_last",
+	"in_current_order", "cooccurrence_mean", "cooccurrence_max", "order_share",
+	"in_previous_order", "in_current_order_x_log1p_size"
+};
+
 int64_t
 ss_hist_stats_floats(int C)
 {

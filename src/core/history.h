@@ -52,6 +52,9 @@ typedef struct ss_hist_stats
 	float	   *cooc;			/* C x C: row a = log P(c in the order | a in it) */
 } ss_hist_stats;
 
+/* the features' names, as seqsales_history_weights shows them */
+extern const char *const ss_hist_feature_names[SS_HIST_FEATURES];
+
 /* floats of the statistics block */
 int64_t		ss_hist_stats_floats(int C);
 void		ss_hist_stats_bind(int C, float *base, ss_hist_stats *s);

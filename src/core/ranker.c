@@ -192,6 +192,32 @@ ranker_backward(const ss_dims *d, const float *params, const ss_batch *batch,
 		g.w[f] += SS_HEAD_SCALE * dw[f];
 }
 
+int
+ss_history_weights(const ss_dims *d, const float *params, float w[SS_HIST_FEATURES])
+{
+	const float *head;
+
+	if (d->arch == SS_ARCH_RANKER)
+	{
+		ss_ranker_params p;
+
+		ss_ranker_bind(d, (float *) params, &p);
+		head = p.w;
+	}
+	else if (d->arch == SS_ARCH_HYBRID)
+	{
+		ss_gru4rec_params p;
+
+		ss_gru4rec_bind(d, (float *) params, &p);
+		head = p.head;
+	}
+	else
+		return 0;
+	for (int f = 0; f < SS_HIST_FEATURES; f++)
+		w[f] = SS_HEAD_SCALE * head[f];
+	return 1;
+}
+
 const ss_arch ss_arch_ranker = {
 	.name = "ranker",
 	.description = "multinomial logit over per-category history features",

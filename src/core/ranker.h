@@ -19,6 +19,12 @@ typedef struct ss_ranker_params
 void		ss_ranker_bind(const ss_dims *d, float *base, ss_ranker_params *p);
 
 /*
+ * The history features' weights of a ranker or hybrid model (in logit units)
+ * into w; returns 0 (w untouched) for an architecture without them.
+ */
+int			ss_history_weights(const ss_dims *d, const float *params, float w[SS_HIST_FEATURES]);
+
+/*
  * The query rows of a batch: every position with a target (SS_QUERY_TARGETS)
  * or each sequence's last (SS_QUERY_LAST), sequence by sequence; qt / qb
  * hold T B + 1.  Returns their number.

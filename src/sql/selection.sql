@@ -26,6 +26,14 @@ LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION seqsales_class_report(text, regclass)
 IS 'Per category: support, precision, recall and F1 of the top-1, Hit@3, and its most frequent confusion';
 
+CREATE FUNCTION seqsales_history_weights(model_name text)
+RETURNS TABLE (feature text, weight double precision)
+AS 'MODULE_PATHNAME', 'seqsales_history_weights'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION seqsales_history_weights(text)
+IS 'The weights a ranker or hybrid model gives its per-category history features (logit units)';
+
 CREATE FUNCTION seqsales_cross_validate(
     source          regclass,
     client_column   name DEFAULT 'client_id',
