@@ -4,7 +4,7 @@
 # not a test: it prints tables to stderr and one JSON object per measurement
 # to stdout (also saved under bench/out/).
 #
-#   scripts/speed.sh [--epochs N] [--no-reference] [--only train|lstm|latency|scoring|decode|scaling]
+#   scripts/speed.sh [--epochs N] [--no-reference] [--only train|lstm|default|latency|scoring|decode|scaling]
 #                    [--scaling-events "100000 1000000 10000000"]
 #
 # training   training target positions per second (steady state: the last of
@@ -21,6 +21,12 @@
 #            against the reference's BiLSTM: training target positions per
 #            second of the last of N epochs, hidden 128, threads 1 and 2, every
 #            data set, same samples per epoch (min(targets, 8 x fitting clients))
+# default    the default architecture (hybrid: GRU4Rec + order inputs + history
+#            head) against plain gru4rec, in one run on every data set, hidden 128,
+#            1 thread: training target positions per second of the last of N
+#            epochs, seqsales_predict p50 / p99 (pgbench, warm backend, every
+#            client of the data set in turn) and seqsales_predict_all clients
+#            per second; the ratios hybrid / gru4rec
 # latency    seqsales_predict through SQL with pgbench: p50 / p99 ms, warm
 #            backend, hidden 128, histories of 50 events
 # scoring    seqsales_predict_all against one seqsales_predict per client
@@ -38,7 +44,7 @@ while [ $# -gt 0 ]; do
         --no-reference) REFERENCE=0; shift ;;
         --only) ONLY="$2"; shift 2 ;;
         --scaling-events) SCALING_EVENTS="$2"; shift 2 ;;
-        -h|--help) sed -n 2,27p "$0"; exit 0 ;;
+        -h|--help) sed -n 2,33p "$0"; exit 0 ;;
         *) echo "speed.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -171,6 +177,48 @@ fi
 createdb speed_demo
 export PGDATABASE=speed_demo
 psql -X -q -c "CREATE EXTENSION seqsales"
+# ------------------------------------------------------------------ default vs gru4rec
+# p50 / p99 ms of seqsales_predict with model $1 over the clients of bench_train (pgbench)
+predict_latency() {
+    local n script logdir
+    q -c "CREATE TABLE IF NOT EXISTS speed_train_clients AS
+          SELECT row_number() OVER (ORDER BY client_id) AS i, client_id FROM bench_train GROUP BY client_id;
+          CREATE UNIQUE INDEX IF NOT EXISTS speed_train_clients_i ON speed_train_clients (i)" >/dev/null
+    n="$(q -c "SELECT count(*) FROM speed_train_clients")"
+    script="$(mktemp)"
+    printf '\\set i random(1, %s)\nSELECT * FROM seqsales_predict((SELECT client_id FROM speed_train_clients WHERE i = :i), 3, %s);\n' \
+        "$n" "'$1'" > "$script"
+    logdir="$(mktemp -d)"
+    (cd "$logdir" && pgbench -n -c 1 -j 1 -T 2 -f "$script" >/dev/null 2>&1)
+    (cd "$logdir" && rm -f pgbench_log.* && pgbench -n -c 1 -j 1 -T 10 -l -f "$script" >/dev/null 2>&1)
+    cat "$logdir"/pgbench_log.* | awk '{print $3 / 1000.0}' | sort -n | awk '{a[NR]=$1} END {
+        printf "{\"calls\": %d, \"p50_ms\": %.3f, \"p99_ms\": %.3f}", NR, a[int(NR*0.5)], a[int(NR*0.99)]}'
+    rm -rf "$logdir" "$script"
+}
+if want default; then
+    for csv in "$DATA_DIR"/*/events.csv; do
+        name="$(basename "$(dirname "$csv")")"
+        createdb "speed_default_$name"
+        export PGDATABASE="speed_default_$name"
+        load_protocol_csv "$csv" 1 hybrid '{}'
+        n_clients="$(q -c "SELECT count(DISTINCT client_id) FROM bench_train")"
+        opts="{\"epochs\": $EPOCHS, \"patience\": $((EPOCHS + 1)), \"hidden_size\": 128, \"threads\": 1}"
+        line="{\"measure\": \"default_vs_gru4rec\", \"data\": \"$name\", \"hidden\": 128, \"threads\": 1"
+        for arch in gru4rec hybrid; do
+            id="$(train_bench "speed_$arch" "$opts" "$arch")"
+            rate="$(last_epoch_rate "$id")"
+            lat="$(predict_latency "speed_$arch")"
+            ms="$(q -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed_$arch')" -c "\\timing on" \
+                    -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed_$arch')" | timings_ms)"
+            all="$(q -c "SELECT round($n_clients / ($ms / 1000.0))")"
+            eval "rate_$arch=$rate all_$arch=$all"
+            line="$line, \"${arch}_positions_per_second\": $rate, \"${arch}_predict\": $lat, \"${arch}_predict_all_clients_per_second\": $all"
+        done
+        line="$line, \"training_ratio\": $(q -c "SELECT round($rate_hybrid::numeric / $rate_gru4rec, 2)"), \"predict_all_ratio\": $(q -c "SELECT round($all_hybrid::numeric / $all_gru4rec, 2)")}"
+        emit "$line"
+    done
+fi
+
 if want latency || want scoring || want decode; then
     log "demo data: 2000 clients; model hidden 128"
     q -c "SELECT seqsales_demo_data(2000, 1)" >/dev/null

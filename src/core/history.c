@@ -19,13 +19,13 @@ const char *const ss_hist_feature_names[SS_HIST_FEATURES] = {
 	"log_popularity", "log1p_count", "share", "decayed_count", "recency",
 	"transition_last", "transition_second_last", "transition_third_last",
 	"in_current_order", "cooccurrence_mean", "cooccurrence_max", "order_share",
-	"in_previous_order", "in_current_order_x_log1p_size"
+	"in_previous_order", "in_current_order_x_log1p_size", "next_order_transition"
 };
 
 int64_t
 ss_hist_stats_floats(int C)
 {
-	return (int64_t) C + 2 * (int64_t) C * C;
+	return (int64_t) C + 3 * (int64_t) C * C;
 }
 
 void
@@ -34,6 +34,7 @@ ss_hist_stats_bind(int C, float *base, ss_hist_stats *s)
 	s->log_pop = base;
 	s->trans = base + C;
 	s->cooc = base + C + (int64_t) C * C;
+	s->onext = base + C + 2 * (int64_t) C * C;
 }
 
 void
@@ -45,6 +46,9 @@ ss_hist_fit(int C, const ss_dataset *data, const int32_t *fit, int n_fit, float 
 	double	   *in_orders = SS_NEW_ARRAY(double, C);
 	double	   *pair = SS_NEW_ARRAY(double, (int64_t) C * C);
 	double	   *next = SS_NEW_ARRAY(double, (int64_t) C * C);
+	double	   *follow = SS_NEW_ARRAY(double, (int64_t) C * C);	/* a in an order, c in the next */
+	double	   *followed = SS_NEW_ARRAY(double, C);	/* orders with a that have a next one */
+	int32_t    *prev_members = SS_NEW_ARRAY(int32_t, C);
 	int32_t    *members = SS_NEW_ARRAY(int32_t, C);
 	uint8_t    *in_order = SS_NEW_ARRAY(uint8_t, C);
 	double		n_events = 0.0,
@@ -55,6 +59,7 @@ ss_hist_fit(int C, const ss_dataset *data, const int32_t *fit, int n_fit, float 
 	{
 		int64_t		lo = data->offsets[fit[i]],
 					hi = data->offsets[fit[i] + 1];
+		int			m_prev = 0;
 
 		for (int64_t r = lo; r < hi;)
 		{
@@ -92,8 +97,18 @@ ss_hist_fit(int C, const ss_dataset *data, const int32_t *fit, int n_fit, float 
 					if (b != a)
 						pair[(int64_t) members[a] * C + members[b]] += 1.0;
 			}
+			for (int a = 0; a < m_prev; a++)
+			{
+				followed[prev_members[a]] += 1.0;
+				for (int b = 0; b < m; b++)
+					follow[(int64_t) prev_members[a] * C + members[b]] += 1.0;
+			}
 			for (int a = 0; a < m; a++)
+			{
 				in_order[members[a]] = 0;
+				prev_members[a] = members[a];
+			}
+			m_prev = m;
 			r = e;
 		}
 	}
@@ -108,12 +123,16 @@ ss_hist_fit(int C, const ss_dataset *data, const int32_t *fit, int n_fit, float 
 
 			s.trans[ac] = (float) log((next[ac] + TRANS_PRIOR * p) / (from[a] + TRANS_PRIOR));
 			s.cooc[ac] = (float) log((pair[ac] + COOC_PRIOR * q) / (in_orders[a] + COOC_PRIOR));
+			s.onext[ac] = (float) log((follow[ac] + COOC_PRIOR * q) / (followed[a] + COOC_PRIOR));
 		}
 	ss_free(pop);
 	ss_free(from);
 	ss_free(in_orders);
 	ss_free(pair);
 	ss_free(next);
+	ss_free(follow);
+	ss_free(followed);
+	ss_free(prev_members);
 	ss_free(members);
 	ss_free(in_order);
 }
@@ -196,6 +215,7 @@ ss_hist_features(int C, const ss_hist_stats *s, const ss_batch *batch, int t, in
 		x[11 * C + c] = orders_with[c] / (float) order;
 		x[12 * C + c] = prev[c];
 		x[13 * C + c] = cur[c] * log1pf((float) cur_size);
+		x[14 * C + c] = 0.0f;
 	}
 	/* co-occurrence with the current order's categories */
 	{
@@ -203,7 +223,8 @@ ss_hist_features(int C, const ss_hist_stats *s, const ss_batch *batch, int t, in
 
 		for (int a = 0; a < C; a++)
 		{
-			const float *row = s->cooc + (int64_t) a * C;
+			const float *row = s->cooc + (int64_t) a * C,
+					   *follows = s->onext + (int64_t) a * C;
 
 			if (cur[a] == 0.0f)
 				continue;
@@ -211,6 +232,7 @@ ss_hist_features(int C, const ss_hist_stats *s, const ss_batch *batch, int t, in
 			for (int c = 0; c < C; c++)
 			{
 				x[9 * C + c] += row[c];
+				x[14 * C + c] += follows[c];
 				if (row[c] > x[10 * C + c])
 					x[10 * C + c] = row[c];
 			}
@@ -218,9 +240,12 @@ ss_hist_features(int C, const ss_hist_stats *s, const ss_batch *batch, int t, in
 		for (int c = 0; c < C; c++)
 		{
 			if (m > 0)
+			{
 				x[9 * C + c] /= (float) m;
+				x[14 * C + c] /= (float) m;
+			}
 			else
-				x[9 * C + c] = x[10 * C + c] = s->log_pop[c];
+				x[9 * C + c] = x[10 * C + c] = x[14 * C + c] = s->log_pop[c];
 		}
 	}
 }

@@ -13,9 +13,9 @@
  *
  * The statistics are part of the model's parameter block (frozen: their
  * gradient is always 0, so Adam never moves them) and so stored with it:
- * C + 2 C^2 floats (popularity, transitions, co-occurrence within orders;
- * 146 KB at C = 135, 128 MB at C = 4,000, the largest C served:
- * SS_HIST_MAX_CLASSES).
+ * C + 3 C^2 floats (popularity, transitions, co-occurrence within orders,
+ * transitions between consecutive orders; 219 KB at C = 135, 192 MB at
+ * C = 4,000, the largest C served: SS_HIST_MAX_CLASSES).
  *
  * Features of category c (f = 0 .. SS_HIST_FEATURES - 1):
  *   0  log popularity share (fitting clients' events)
@@ -32,6 +32,8 @@
  *  11  share of the history's orders that contain c
  *  12  1 if c is in the order before the current one
  *  13  feature 8 x log1p(the current order's size)
+ *  14  mean over the current order's categories a of log P(c in the next
+ *      order | a in this one): what follows an order like the current one
  */
 #ifndef SS_HISTORY_H
 #define SS_HISTORY_H
@@ -42,7 +44,7 @@
 
 struct ss_dataset;
 
-#define SS_HIST_FEATURES 14
+#define SS_HIST_FEATURES 15
 #define SS_HIST_MAX_CLASSES 4000
 
 typedef struct ss_hist_stats
@@ -50,6 +52,7 @@ typedef struct ss_hist_stats
 	float	   *log_pop;		/* C */
 	float	   *trans;			/* C x C: row a = log P(next = c | a) */
 	float	   *cooc;			/* C x C: row a = log P(c in the order | a in it) */
+	float	   *onext;			/* C x C: row a = log P(c in the next order | a in this one) */
 } ss_hist_stats;
 
 /* the features' names, as seqsales_history_weights shows them */

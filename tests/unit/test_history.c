@@ -96,6 +96,9 @@ test_stats_and_features(void)
 	/* orders with 0: {0,1} {0,3} {0,1,2}, 1 in two of them; 7 orders, 1 in 4 of them */
 	CHECK(fabsf(s.cooc[0 * C + 1] - logf((2.0f + 2.0f * 5.0f / 11.0f) / 5.0f)) < 1e-5,
 		  "history: co-occurrence counted over the orders of the fitting clients");
+	/* orders with 2 followed by another: {2} -> {0,3}, {0,1,2} -> {1}; 0 in 4 of 7 orders */
+	CHECK(fabsf(s.onext[2 * C + 0] - logf((1.0f + 2.0f * 4.0f / 11.0f) / 4.0f)) < 1e-5,
+		  "history: transitions between consecutive orders of a client");
 
 	memset(&d, 0, sizeof(d));
 	d.arch = SS_ARCH_RANKER;
@@ -116,7 +119,8 @@ test_stats_and_features(void)
 		&& x[10 * C + 1] == fmaxf(s.cooc[0 * C + 1], s.cooc[3 * C + 1])
 		&& fabsf(x[11 * C + 0] - 2.0f / 3.0f) < 1e-6 && fabsf(x[11 * C + 2] - 1.0f / 3.0f) < 1e-6
 		&& x[12 * C + 2] == 1.0f && x[12 * C + 0] == 0.0f
-		&& fabsf(x[13 * C + 3] - log1pf(2.0f)) < 1e-6 && x[13 * C + 1] == 0.0f;
+		&& fabsf(x[13 * C + 3] - log1pf(2.0f)) < 1e-6 && x[13 * C + 1] == 0.0f
+		&& fabsf(x[14 * C + 2] - 0.5f * (s.onext[0 * C + 2] + s.onext[3 * C + 2])) < 1e-6;
 	CHECK(ok, "history: the features of a hand-made history (counts, decay, recency, lags, orders)");
 	ss_batch_free(batch);
 	ss_free(stats);
