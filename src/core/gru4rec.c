@@ -40,7 +40,7 @@ enum
 	WS_GHN = WS_GATES + SS_MAX_LAYERS,
 	WS_H = WS_GHN + SS_MAX_LAYERS,
 	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK, WS_ROWS_AT, WS_ATTN_SCRATCH, WS_STEPS_SCRATCH,
-	WS_HX, WS_HSCRATCH,
+	WS_HX, WS_HSCRATCH, WS_HNB, WS_HKEYS,
 	WS_N_BUFFERS
 };
 
@@ -249,6 +249,8 @@ gru4rec_pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 	{
 		bytes[WS_HX] = f * n_q * SS_HIST_FEATURES * C;
 		bytes[WS_HSCRATCH] = f * ss_hist_scratch_floats((int) C);
+		bytes[WS_HNB] = f * ss_hist_neighbours_floats(n_q);
+		bytes[WS_HKEYS] = sizeof(uint32_t) * (n_q + 1);
 	}
 	if (!with_backward)
 		return;
@@ -431,6 +433,7 @@ gru4rec_forward(const ss_dims *d, const float *params,
 		float	   *hx = WSF(WS_HX, (int64_t) n_q * FC);
 		float	   *scratch = WSF(WS_HSCRATCH, ss_hist_scratch_floats(C));
 		float		w[SS_HIST_FEATURES];
+		uint32_t   *keys = (uint32_t *) ss_ws_get(ws, WS_HKEYS, sizeof(uint32_t) * (n_q + 1));
 
 		for (int f = 0; f < SS_HIST_FEATURES; f++)
 			w[f] = SS_HEAD_SCALE * p.head[f];
@@ -439,8 +442,11 @@ gru4rec_forward(const ss_dims *d, const float *params,
 			if (ss_row_poll(i, FC))
 				goto cut;
 			ss_hist_features(C, &p.stats, batch, qt[i], qb[i], hx + i * FC, scratch);
-			ss_hist_head_forward(C, w, hx + i * FC, logits + (int64_t) i * C);
+			keys[i] = batch->client_key[qb[i]];
 		}
+		ss_hist_neighbours(C, &p.stats, n_q, keys, hx, WSF(WS_HNB, ss_hist_neighbours_floats(n_q)));
+		for (int i = 0; i < n_q; i++)
+			ss_hist_head_forward(C, w, hx + i * FC, logits + (int64_t) i * C);
 	}
 
 	/* remember which rows the queries came from, for the backward pass */

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "blas.h"
 #include "ss_alloc.h"
 #include "windows.h"
 
@@ -19,13 +20,24 @@ const char *const ss_hist_feature_names[SS_HIST_FEATURES] = {
 	"log_popularity", "log1p_count", "share", "decayed_count", "recency",
 	"transition_last", "transition_second_last", "transition_third_last",
 	"in_current_order", "cooccurrence_mean", "cooccurrence_max", "order_share",
-	"in_previous_order", "in_current_order_x_log1p_size", "next_order_transition"
+	"in_previous_order", "in_current_order_x_log1p_size", "next_order_transition",
+	"neighbours"
 };
+
+uint32_t
+ss_client_key(const char *id)
+{
+	uint32_t	h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *) id; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h ? h : 1;
+}
 
 int64_t
 ss_hist_stats_floats(int C)
 {
-	return (int64_t) C + 3 * (int64_t) C * C;
+	return (int64_t) C + 3 * (int64_t) C * C + (int64_t) SS_HIST_NEIGHBOURS * (C + 2);
 }
 
 void
@@ -35,6 +47,7 @@ ss_hist_stats_bind(int C, float *base, ss_hist_stats *s)
 	s->trans = base + C;
 	s->cooc = base + C + (int64_t) C * C;
 	s->onext = base + C + 2 * (int64_t) C * C;
+	s->nb = base + C + 3 * (int64_t) C * C;
 }
 
 void
@@ -129,6 +142,27 @@ ss_hist_fit(int C, const ss_dataset *data, const int32_t *fit, int n_fit, float 
 	ss_free(from);
 	ss_free(in_orders);
 	ss_free(pair);
+	/* the neighbours: a deterministic sample of the fitting clients, unit vectors of counts */
+	memset(s.nb, 0, sizeof(float) * (size_t) SS_HIST_NEIGHBOURS * (C + 2));
+	for (int j = 0; j < SS_HIST_NEIGHBOURS && j < n_fit; j++)
+	{
+		int			i = n_fit <= SS_HIST_NEIGHBOURS ? j : (int) ((int64_t) j * n_fit / SS_HIST_NEIGHBOURS);
+		float	   *row = s.nb + (int64_t) j * (C + 2);
+		uint32_t	key = data->client_key ? data->client_key[fit[i]] : 0;
+		double		norm = 0.0;
+
+		/* halves: exact and finite as floats (the parameters are checked for finiteness) */
+		row[0] = (float) (key >> 16);
+		row[1] = (float) (key & 0xffffu);
+		for (int64_t r = data->offsets[fit[i]]; r < data->offsets[fit[i] + 1]; r++)
+			if (data->target[r] >= 0)
+				row[2 + data->target[r]] += 1.0f;
+		for (int c = 0; c < C; c++)
+			norm += (double) row[2 + c] * row[2 + c];
+		if (norm > 0.0)
+			for (int c = 0; c < C; c++)
+				row[2 + c] = (float) (row[2 + c] / sqrt(norm));
+	}
 	ss_free(next);
 	ss_free(follow);
 	ss_free(followed);
@@ -141,6 +175,69 @@ int64_t
 ss_hist_scratch_floats(int C)
 {
 	return 7 * (int64_t) C;
+}
+
+int64_t
+ss_hist_neighbours_floats(int64_t n_q)
+{
+	return n_q * SS_HIST_NEIGHBOURS + 2 * SS_HIST_TOP;
+}
+
+void
+ss_hist_neighbours(int C, const ss_hist_stats *s, int n_q, const uint32_t *keys,
+				   float *x, float *scratch)
+{
+	const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
+	const int	K = SS_HIST_NEIGHBOURS;
+	float	   *sims = scratch,
+			   *best_sim = scratch + (int64_t) n_q * K,
+			   *best = best_sim + SS_HIST_TOP;	/* row numbers, exact in a float */
+
+	if (n_q == 0)
+		return;
+	/* sims = counts x vectors^T: the cosines up to each query's norm (which cancels below) */
+	ss_sgemm(0, 1, n_q, K, C, 1.0f, x + 15 * C, (int) FC, s->nb + 2, C + 2, 0.0f, sims, K);
+	for (int i = 0; i < n_q; i++)
+	{
+		const float *si = sims + (int64_t) i * K;
+		float	   *out = x + i * FC + 15 * C;
+		int			n_best = 0;
+		double		total = 0.0;
+
+		for (int j = 0; j < K; j++)
+		{
+			const float *row = s->nb + (int64_t) j * (C + 2);
+			float		sim = si[j];
+			int			at;
+
+			if (sim <= 0.0f || (n_best == SS_HIST_TOP && sim <= best_sim[n_best - 1]))
+				continue;		/* an empty slot's similarity is 0 */
+			if (keys[i] != 0 && (((uint32_t) row[0] << 16) | (uint32_t) row[1]) == keys[i])
+				continue;		/* the client itself */
+			at = n_best < SS_HIST_TOP ? n_best++ : SS_HIST_TOP - 1;
+			while (at > 0 && best_sim[at - 1] < sim)
+			{
+				best_sim[at] = best_sim[at - 1];
+				best[at] = best[at - 1];
+				at--;
+			}
+			best_sim[at] = sim;
+			best[at] = (float) j;
+		}
+		for (int c = 0; c < C; c++)
+			out[c] = 0.0f;
+		for (int k = 0; k < n_best; k++)
+		{
+			const float *row = s->nb + (int64_t) best[k] * (C + 2) + 2;
+
+			total += best_sim[k];
+			for (int c = 0; c < C; c++)
+				out[c] += best_sim[k] * row[c];
+		}
+		if (total > 0.0)
+			for (int c = 0; c < C; c++)
+				out[c] = (float) (out[c] / total);
+	}
 }
 
 static inline int
@@ -217,6 +314,7 @@ ss_hist_features(int C, const ss_hist_stats *s, const ss_batch *batch, int t, in
 		x[13 * C + c] = cur[c] * log1pf((float) cur_size);
 		x[14 * C + c] = 0.0f;
 	}
+	memcpy(x + 15 * C, count, sizeof(float) * C);	/* for ss_hist_neighbours */
 	/* co-occurrence with the current order's categories */
 	{
 		int			m = 0;

@@ -13,9 +13,10 @@
  *
  * The statistics are part of the model's parameter block (frozen: their
  * gradient is always 0, so Adam never moves them) and so stored with it:
- * C + 3 C^2 floats (popularity, transitions, co-occurrence within orders,
- * transitions between consecutive orders; 219 KB at C = 135, 192 MB at
- * C = 4,000, the largest C served: SS_HIST_MAX_CLASSES).
+ * C + 3 C^2 + SS_HIST_NEIGHBOURS (C + 2) floats (popularity, transitions,
+ * co-occurrence within orders, transitions between consecutive orders, the
+ * neighbours' keys and normalised category vectors; 0.76 MB at C = 135,
+ * 208 MB at C = 4,000, the largest C served: SS_HIST_MAX_CLASSES).
  *
  * Features of category c (f = 0 .. SS_HIST_FEATURES - 1):
  *   0  log popularity share (fitting clients' events)
@@ -34,6 +35,10 @@
  *  13  feature 8 x log1p(the current order's size)
  *  14  mean over the current order's categories a of log P(c in the next
  *      order | a in this one): what follows an order like the current one
+ *  15  similar clients (TIFU-KNN style): the share of c in the category
+ *      vectors of the SS_HIST_TOP stored fitting clients most similar to
+ *      the history (cosine of category counts), weighted by similarity; a
+ *      client is never its own neighbour (client keys, ss_client_key)
  */
 #ifndef SS_HISTORY_H
 #define SS_HISTORY_H
@@ -44,8 +49,10 @@
 
 struct ss_dataset;
 
-#define SS_HIST_FEATURES 15
+#define SS_HIST_FEATURES 16
 #define SS_HIST_MAX_CLASSES 4000
+#define SS_HIST_NEIGHBOURS 1000		/* fitting clients stored (a deterministic sample) */
+#define SS_HIST_TOP 50			/* neighbours a history is compared with */
 
 typedef struct ss_hist_stats
 {
@@ -53,10 +60,14 @@ typedef struct ss_hist_stats
 	float	   *trans;			/* C x C: row a = log P(next = c | a) */
 	float	   *cooc;			/* C x C: row a = log P(c in the order | a in it) */
 	float	   *onext;			/* C x C: row a = log P(c in the next order | a in this one) */
+	float	   *nb;				/* SS_HIST_NEIGHBOURS x (C + 2): the key's two 16-bit halves, the unit vector */
 } ss_hist_stats;
 
 /* the features' names, as seqsales_history_weights shows them */
 extern const char *const ss_hist_feature_names[SS_HIST_FEATURES];
+
+/* a client's key, never 0 (0 = none): FNV-1a of its id's text */
+uint32_t	ss_client_key(const char *id);
 
 /* floats of the statistics block */
 int64_t		ss_hist_stats_floats(int C);
@@ -74,11 +85,24 @@ void		ss_hist_fit(int C, const struct ss_dataset *data, const int32_t *fit, int 
 int64_t		ss_hist_scratch_floats(int C);
 
 /*
- * The features of the history of query (t, b): x[f * C + c].  scratch
- * holds ss_hist_scratch_floats(C) floats.
+ * The features of the history of query (t, b): x[f * C + c], but for the
+ * neighbours' (15): its slice holds the history's category counts, for
+ * ss_hist_neighbours.  scratch holds ss_hist_scratch_floats(C) floats.
  */
 void		ss_hist_features(int C, const ss_hist_stats *s, const ss_batch *batch, int t, int b,
 							 float *x, float *scratch);
+
+/* floats of scratch ss_hist_neighbours needs for n_q queries */
+int64_t		ss_hist_neighbours_floats(int64_t n_q);
+
+/*
+ * Feature 15 of n_q queries at once (x: n_q blocks of SS_HIST_FEATURES x C,
+ * as ss_hist_features left them; keys[i]: query i's client key, 0 = none):
+ * the similarities of every query with every stored client in one matrix
+ * product, then each query's SS_HIST_TOP most similar (itself excluded).
+ */
+void		ss_hist_neighbours(int C, const ss_hist_stats *s, int n_q, const uint32_t *keys,
+							   float *x, float *scratch);
 
 /* logits[c] += sum_f w[f] x[f * C + c] */
 void		ss_hist_head_forward(int C, const float *w, const float *x, float *logits);

@@ -120,6 +120,7 @@ ss_batch_new(const ss_dims *d, int max_B, int max_T)
 	b->target = SS_NEW_ARRAY(int32_t, TB);
 	b->order_start = SS_NEW_ARRAY(uint8_t, TB);
 	b->target_ends = SS_NEW_ARRAY(uint8_t, TB);
+	b->client_key = SS_NEW_ARRAY(uint32_t, max_B > 0 ? max_B : 1);
 	for (int64_t i = 0; i < TB; i++)
 		b->order_start[i] = 1;
 	return b;
@@ -138,6 +139,7 @@ ss_batch_free(ss_batch *b)
 	ss_free(b->target);
 	ss_free(b->order_start);
 	ss_free(b->target_ends);
+	ss_free(b->client_key);
 	ss_free(b);
 }
 

@@ -103,6 +103,8 @@ typedef struct ss_batch
 	uint8_t    *order_start;
 	/* TB: 1 where the target (the next event) ends its order or the history (loss weighting) */
 	uint8_t    *target_ends;
+	/* B: the client's key (history.h; 0 = none): a client is never its own neighbour */
+	uint32_t   *client_key;
 } ss_batch;
 
 ss_batch   *ss_batch_new(const ss_dims *d, int max_B, int max_T);

@@ -27,7 +27,7 @@
 
 enum
 {
-	WS_QT = 1, WS_QB, WS_X, WS_LOGITS, WS_SCRATCH, WS_N_BUFFERS
+	WS_QT = 1, WS_QB, WS_X, WS_LOGITS, WS_SCRATCH, WS_NB, WS_KEYS, WS_N_BUFFERS
 };
 
 void
@@ -90,6 +90,8 @@ ranker_pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 	bytes[WS_X] = sizeof(float) * s->n_q * SS_HIST_FEATURES * C;
 	bytes[WS_LOGITS] = sizeof(float) * s->n_q * C;
 	bytes[WS_SCRATCH] = sizeof(float) * ss_hist_scratch_floats((int) C);
+	bytes[WS_NB] = sizeof(float) * ss_hist_neighbours_floats(s->n_q);
+	bytes[WS_KEYS] = sizeof(uint32_t) * (s->n_q + 1);
 }
 
 int
@@ -131,6 +133,7 @@ ranker_forward(const ss_dims *d, const float *params, const ss_batch *batch,
 			   *scratch = SS_WSF(ws, WS_SCRATCH, ss_hist_scratch_floats(C));
 	int			n_q;
 	float		w[SS_HIST_FEATURES];
+	uint32_t   *keys;
 
 	(void) dropout;
 	(void) rng;
@@ -143,16 +146,22 @@ ranker_forward(const ss_dims *d, const float *params, const ss_batch *batch,
 		w[f] = SS_HEAD_SCALE * p.w[f];
 	x = SS_WSF(ws, WS_X, (int64_t) n_q * FC);
 	logits = SS_WSF(ws, WS_LOGITS, (int64_t) n_q * C);
+	keys = (uint32_t *) ss_ws_get(ws, WS_KEYS, sizeof(uint32_t) * (n_q + 1));
 	for (int i = 0; i < n_q; i++)
 	{
-		float	   *li = logits + (int64_t) i * C;
-
 		if (ss_row_poll(i, FC))
 		{
 			ws->n_q = n_q = 0;
 			break;
 		}
 		ss_hist_features(C, &p.stats, batch, qt[i], qb[i], x + i * FC, scratch);
+		keys[i] = batch->client_key[qb[i]];
+	}
+	ss_hist_neighbours(C, &p.stats, n_q, keys, x, SS_WSF(ws, WS_NB, ss_hist_neighbours_floats(n_q)));
+	for (int i = 0; i < n_q; i++)
+	{
+		float	   *li = logits + (int64_t) i * C;
+
 		for (int c = 0; c < C; c++)
 			li[c] = SS_HEAD_SCALE * p.b[c];
 		ss_hist_head_forward(C, w, x + i * FC, li);

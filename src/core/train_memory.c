@@ -204,9 +204,9 @@ core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_f
 		int64_t		held;
 
 		bytes = (int64_t) sizeof(ss_window) * (max64(n_w, 1) + max64(n_vw, 1)) + 8 * C + 4 * P + 16 * C
-			+ (int64_t) sizeof(ss_batch) + 8 * SS_VALIDATION_BATCH
+			+ (int64_t) sizeof(ss_batch) + 12 * SS_VALIDATION_BATCH
 			+ (int64_t) SS_VALIDATION_BATCH * L * (4 * (2 + F + N) + 2);
-		allocs = 14 + ss_workspace_allocations(ws[0], &held);
+		allocs = 15 + ss_workspace_allocations(ws[0], &held);
 		bytes += held;
 		for (int k = 0; k < n_workers; k++)
 			ss_workspace_free(ws[k]);
@@ -218,13 +218,13 @@ core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_f
 	allocs = 13;				/* windows 2, counts, alpha, cdf, parameters 3, Adam 3, order, a step's */
 	for (int k = 0; k < n_workers; k++)
 	{
-		/* batch: lengths, origin; cat, target, F features, N numerics, 2 order flags per position */
+		/* batch: lengths, origin, client keys; cat, target, F features, N numerics, 2 order flags per position */
 		int64_t		B = k == 0 && bs < SS_VALIDATION_BATCH ? SS_VALIDATION_BATCH : bs,
 					held;
 
-		bytes += (int64_t) sizeof(ss_batch) + 8 * B + B * L * (4 * (2 + F + N) + 2);
+		bytes += (int64_t) sizeof(ss_batch) + 12 * B + B * L * (4 * (2 + F + N) + 2);
 		bytes += 4 * (bs * L + 1);	/* the step's target classes */
-		allocs += 9 + 1 + ss_workspace_allocations(ws[k], &held);
+		allocs += 10 + 1 + ss_workspace_allocations(ws[k], &held);
 		bytes += held;
 		if (k > 0)
 		{

@@ -90,6 +90,24 @@ ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 		int64_t		own = ss_first_owned(wb);
 
 		batch->lengths[b] = len;
+		batch->client_key[b] = 0;
+		if (data->client_key != NULL)
+		{
+			/* the client owning row start: the last offset <= it */
+			int			lo = 0,
+						hi = data->n_clients - 1;
+
+			while (lo < hi)
+			{
+				int			mid = (lo + hi + 1) / 2;
+
+				if (data->offsets[mid] <= wb->start)
+					lo = mid;
+				else
+					hi = mid - 1;
+			}
+			batch->client_key[b] = data->client_key[lo];
+		}
 		for (int t = 0; t < len; t++)
 		{
 			int64_t		row = wb->start + t;

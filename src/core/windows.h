@@ -31,6 +31,8 @@ typedef struct ss_dataset
 	int32_t    *target;			/* class of the event, -1 if unknown */
 	/* 1: the event starts an order (ss_batch.order_start); NULL: every event does */
 	const uint8_t *order_start;
+	/* per client: its key (history.h, ss_client_key); NULL: none */
+	const uint32_t *client_key;
 } ss_dataset;
 
 /* whether row r starts an order; row r + 1 (of the same client) then ends the previous one */

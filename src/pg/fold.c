@@ -11,6 +11,7 @@
 
 #include "../core/blas.h"
 #include "../core/encode.h"
+#include "../core/history.h"
 #include "../core/interrupt.h"
 
 /* ---------------------------------------------------------------- split */
@@ -178,6 +179,13 @@ fold_encode(RawEvents *raw, const FoldVocab *v, bool in_place, ss_dataset *data)
 	data->n_numeric = N;
 	data->offsets = raw->offsets;
 	data->order_start = raw->order_start;
+	{
+		uint32	   *keys = palloc(sizeof(uint32) * Max(raw->n_clients, 1));
+
+		for (int c = 0; c < raw->n_clients; c++)
+			keys[c] = ss_client_key(raw->client_ids[c]);
+		data->client_key = keys;
+	}
 	data->cat_in = palloc_extended(sizeof(int32) * Max(n, 1), MCXT_ALLOC_HUGE);
 	if (in_place)
 	{

@@ -21,6 +21,7 @@
 
 #include "../core/blas.h"
 #include "../core/encode.h"
+#include "../core/history.h"
 #include "../core/metrics.h"
 #include "../core/ss_alloc.h"
 #include "load.h"
@@ -271,6 +272,16 @@ seqsales_predict(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "history query failed: %s", SPI_result_code_string(rc));
 	len = encode_history(m);
+	m->batch->client_key[0] = 0;
+	if (m->dims.arch == SS_ARCH_RANKER || m->dims.arch == SS_ARCH_HYBRID)
+	{
+		/* the key of the client's id as text (as training read it): never its own neighbour */
+		Oid			outfunc;
+		bool		varlena;
+
+		getTypeOutputInfo(plan->client_type, &outfunc, &varlena);
+		m->batch->client_key[0] = ss_client_key(OidOutputFunctionCall(outfunc, key));
+	}
 	if (len > 0)
 	{
 		/* one history: no OpenBLAS needed (ss_sgemm_plain, the packed kernel) */
@@ -420,6 +431,7 @@ score_batch(ScoreScan *s)
 						len = sb->len[i];
 
 			batch->lengths[b] = len;
+			batch->client_key[b] = ss_client_key(sb->ids[i]);
 			for (int t = 0; t < len; t++)
 			{
 				/* step t (oldest first) is the (len - 1 - t)-th event read */

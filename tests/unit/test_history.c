@@ -85,6 +85,9 @@ test_stats_and_features(void)
 	ss_window	w = {0, 5, 5};	/* client 0, input rows 0..4, target row 5 */
 	int			ok = 1;
 
+	const uint32_t keys[2] = {ss_client_key("c0"), ss_client_key("c1")};
+
+	data->client_key = keys;
 	ss_hist_fit(C, data, fit, 2, stats);
 	ss_hist_stats_bind(C, stats, &s);
 	/* 12 events: counts 3, 4, 3, 2 */
@@ -108,6 +111,12 @@ test_stats_and_features(void)
 	batch = ss_batch_new(&d, 1, 8);
 	ss_fill_batch(data, &w, 1, 1, batch);
 	ss_hist_features(C, &s, batch, 4, 0, x, scratch);
+	{
+		float	   *nb = SS_NEW_ARRAY(float, ss_hist_neighbours_floats(1));
+
+		ss_hist_neighbours(C, &s, 1, batch->client_key, x, nb);
+		ss_free(nb);
+	}
 	/* history 0 1 | 2 | 0 3 ; current order {0, 3}, previous {2} */
 	ok = fabsf(x[1 * C + 0] - log1pf(2.0f)) < 1e-6 && fabsf(x[2 * C + 0] - 0.4f) < 1e-6
 		&& fabsf(x[3 * C + 0] - (0.7f + 0.7f * 0.7f * 0.7f * 0.7f)) < 1e-5
@@ -120,7 +129,10 @@ test_stats_and_features(void)
 		&& fabsf(x[11 * C + 0] - 2.0f / 3.0f) < 1e-6 && fabsf(x[11 * C + 2] - 1.0f / 3.0f) < 1e-6
 		&& x[12 * C + 2] == 1.0f && x[12 * C + 0] == 0.0f
 		&& fabsf(x[13 * C + 3] - log1pf(2.0f)) < 1e-6 && x[13 * C + 1] == 0.0f
-		&& fabsf(x[14 * C + 2] - 0.5f * (s.onext[0 * C + 2] + s.onext[3 * C + 2])) < 1e-6;
+		&& fabsf(x[14 * C + 2] - 0.5f * (s.onext[0 * C + 2] + s.onext[3 * C + 2])) < 1e-6
+		/* client 0's only neighbour is client 1 (counts 1 2 1 1 of 0..3), itself excluded */
+		&& batch->client_key[0] == keys[0]
+		&& fabsf(x[15 * C + 1] - 2.0f / sqrtf(7.0f)) < 1e-5 && fabsf(x[15 * C + 3] - 1.0f / sqrtf(7.0f)) < 1e-5;
 	CHECK(ok, "history: the features of a hand-made history (counts, decay, recency, lags, orders)");
 	ss_batch_free(batch);
 	ss_free(stats);
