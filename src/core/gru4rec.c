@@ -112,6 +112,10 @@ gru4rec_init(const ss_dims *d, float *base, ss_rng *rng)
 		/* the head starts as a popularity prior; the statistics come from prepare */
 		memset(p.head, 0, sizeof(float) * (SS_HIST_FEATURES + ss_hist_stats_floats(C)));
 		p.head[0] = 1.0f / SS_HEAD_SCALE;
+		/* the network's share of the logits starts small: the head's counting first */
+		for (int64_t i = 0; i < (int64_t) C * 2 * H; i++)
+			p.w_o[i] *= 0.1f;
+		memset(p.b_o, 0, sizeof(float) * C);
 	}
 }
 
