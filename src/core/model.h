@@ -26,6 +26,7 @@ typedef enum ss_arch_id
 	SS_ARCH_POPULARITY,			/* counting baselines (counting.c) */
 	SS_ARCH_CLIENT_FREQUENCY,
 	SS_ARCH_MARKOV,
+	SS_ARCH_MARKOV_ORDER,		/* markov trained with unit 'order' (counting.h) */
 	SS_N_ARCHS
 } ss_arch_id;
 
