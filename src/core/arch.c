@@ -10,6 +10,8 @@ extern const ss_arch ss_arch_lstm;
 extern const ss_arch ss_arch_popularity;
 extern const ss_arch ss_arch_client_frequency;
 extern const ss_arch ss_arch_markov;
+extern const ss_arch ss_arch_ranker;
+extern const ss_arch ss_arch_hybrid;
 extern const ss_arch ss_arch_markov_order;
 
 /* by ss_arch_id; NULL: not built yet */
@@ -19,6 +21,8 @@ static const ss_arch *const archs[SS_N_ARCHS] = {
 	[SS_ARCH_POPULARITY] = &ss_arch_popularity,
 	[SS_ARCH_CLIENT_FREQUENCY] = &ss_arch_client_frequency,
 	[SS_ARCH_MARKOV] = &ss_arch_markov,
+	[SS_ARCH_RANKER] = &ss_arch_ranker,
+	[SS_ARCH_HYBRID] = &ss_arch_hybrid,
 	/* SQL name "markov" too: found by name after markov, so only by blob id or ss_arch_for_unit */
 	[SS_ARCH_MARKOV_ORDER] = &ss_arch_markov_order,
 };

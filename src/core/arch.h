@@ -61,6 +61,13 @@ typedef struct ss_arch
 	const char *(*check) (const ss_dims *d);
 	int64_t		(*param_count) (const ss_dims *d);
 	void		(*init) (const ss_dims *d, float *params, ss_rng *rng);
+	/*
+	 * NULL, or what a trained model counts on the fitting clients before its
+	 * first step (frozen parameters: statistics its forward pass reads and
+	 * its backward pass never gives a gradient, history.h)
+	 */
+	void		(*prepare) (const ss_dims *d, const struct ss_dataset *data, const int32_t *fit,
+							int n_fit, float *params);
 	/* floats of the packed-weight scratch of a pass (its largest weight, see packed.h) */
 	int64_t		(*pack_floats) (const ss_dims *d);
 	void		(*pass_bytes) (const ss_dims *d, const ss_pass_shape *s, int with_backward,

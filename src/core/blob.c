@@ -134,7 +134,7 @@ decode(const uint8_t *blob, size_t len, ss_dims *d, float **params, int in_place
 			return "weight blob has a vocabulary size out of range";
 		d->feature_vocab[j] = (int) v;
 	}
-	d->input_dim = D;
+	d->input_dim = D + ss_extra_inputs(d->arch);
 	memcpy(&n, p, 8);
 	p += 8;
 	if (n != (uint64_t) ss_param_count(d))

@@ -6,7 +6,14 @@
  *   c_t    = sum_{s<=t} softmax_s(v . tanh(W_k h_s + b_k + W_q h_t)) h_s  H
  *   logits = W_o dropout([c_t; h_t]) + b_o                              C
  *
- * (h = the top layer).  Every position of a window can be a query, so a
+ * (h = the top layer).  The hybrid (architecture 'hybrid') adds two
+ * inputs to x_t, the order structure (1 when event t continues event
+ * t-1's order; log1p of its position in its order), and a history head:
+ *
+ *   logits += sum_f w_f x_f(history up to t)       (history.h)
+ *
+ * trained jointly, with the head's statistics counted on the fitting
+ * clients before the first step.  Every position of a window can be a query, so a
  * window carries all its targets: one pass trains up to max_length of them.
  * Parameters in the order of ss_gru4rec_params (models/FORMAT.md).
  */
@@ -19,6 +26,7 @@
 #include "blas.h"
 #include "layers.h"
 #include "ss_alloc.h"
+#include "windows.h"
 
 #define WSF(slot, n) SS_WSF(ws, (slot), (n))
 
@@ -32,6 +40,7 @@ enum
 	WS_GHN = WS_GATES + SS_MAX_LAYERS,
 	WS_H = WS_GHN + SS_MAX_LAYERS,
 	WS_QT = WS_H + SS_MAX_LAYERS, WS_QB, WS_EOFF, WS_AOFF, WS_QROW, WS_PACK, WS_ROWS_AT, WS_ATTN_SCRATCH, WS_STEPS_SCRATCH,
+	WS_HX, WS_HSCRATCH,
 	WS_N_BUFFERS
 };
 
@@ -61,6 +70,13 @@ layout(const ss_dims *d, float *base, ss_gru4rec_params *p)
 	TAKE(p->v, A);
 	TAKE(p->w_o, (int64_t) C * 2 * H);
 	TAKE(p->b_o, C);
+	if (d->arch == SS_ARCH_HYBRID)
+	{
+		TAKE(p->head, SS_HIST_FEATURES);
+		if (p)
+			ss_hist_stats_bind(C, base + off, &p->stats);
+		off += ss_hist_stats_floats(C);
+	}
 #undef TAKE
 	return off;
 }
@@ -91,6 +107,60 @@ gru4rec_init(const ss_dims *d, float *base, ss_rng *rng)
 	ss_fill_uniform(p.v, A, 1.0f / sqrtf((float) A), rng);
 	ss_fill_uniform(p.w_o, (int64_t) C * 2 * H, 1.0f / sqrtf(2.0f * H), rng);
 	ss_fill_uniform(p.b_o, C, 1.0f / sqrtf(2.0f * H), rng);
+	if (p.head)
+	{
+		/* the head starts as a popularity prior; the statistics come from prepare */
+		memset(p.head, 0, sizeof(float) * (SS_HIST_FEATURES + ss_hist_stats_floats(C)));
+		p.head[0] = 1.0f / SS_HEAD_SCALE;
+	}
+}
+
+static void
+hybrid_prepare(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
+			   float *params)
+{
+	ss_gru4rec_params p;
+
+	ss_gru4rec_bind(d, params, &p);
+	ss_hist_fit(d->n_classes, data, fit, n_fit, p.stats.log_pop);
+}
+
+static const char *
+hybrid_check(const ss_dims *d)
+{
+	if (d->n_classes > SS_HIST_MAX_CLASSES)
+		return "the ranker and hybrid architectures serve at most 4000 categories";
+	return NULL;
+}
+
+/*
+ * The order inputs, the last SS_ORDER_INPUTS columns of each row of x0
+ * (the encoder fills the others).
+ */
+static void
+order_inputs(const ss_batch *batch, int D, float *x0)
+{
+	const int	B = batch->B;
+
+	for (int b = 0; b < B; b++)
+	{
+		int			pos = 0;
+
+		for (int t = 0; t < batch->T; t++)
+		{
+			int64_t		i = (int64_t) t * B + b;
+			float	   *x = x0 + i * D + D - SS_ORDER_INPUTS;
+
+			if (t >= batch->lengths[b])
+			{
+				x[0] = x[1] = 0.0f;
+				continue;
+			}
+			pos = batch->order_start[i] ? 0 : pos + 1;
+			x[0] = batch->order_start[i] ? 0.0f : 1.0f;
+			x[1] = log1pf((float) pos);
+		}
+	}
 }
 
 /* floats of packed-weight scratch: the largest weight matrix, packed either way */
@@ -175,6 +245,11 @@ gru4rec_pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 	bytes[WS_E] = f * n_alpha * A;
 	bytes[WS_ALPHA] = f * n_alpha;
 	bytes[WS_LOGITS] = f * n_q * C;
+	if (d->arch == SS_ARCH_HYBRID)
+	{
+		bytes[WS_HX] = f * n_q * SS_HIST_FEATURES * C;
+		bytes[WS_HSCRATCH] = f * ss_hist_scratch_floats((int) C);
+	}
 	if (!with_backward)
 		return;
 	/* training: dropout masks and inputs, then the gradients */
@@ -241,6 +316,8 @@ gru4rec_forward(const ss_dims *d, const float *params,
 	/* encoder: embeddings and numerics side by side in each row of x0 */
 	x0 = WSF(WS_X0, TB * D);
 	ss_encoder_forward(d, &p.enc, batch, ws, WS_FEATIDS, x0);
+	if (p.head)
+		order_inputs(batch, D, x0);
 	if (train)
 	{
 		float	   *m = WSF(WS_X0_MASK, TB * D);
@@ -347,6 +424,24 @@ gru4rec_forward(const ss_dims *d, const float *params,
 	}
 	logits = WSF(WS_LOGITS, (int64_t) n_q * C);
 	ss_dense_forward(n_q, 2 * H, C, zd, p.w_o, p.b_o, logits, WS_PACKF(ws, d));
+	if (p.head)
+	{
+		/* the history head */
+		const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
+		float	   *hx = WSF(WS_HX, (int64_t) n_q * FC);
+		float	   *scratch = WSF(WS_HSCRATCH, ss_hist_scratch_floats(C));
+		float		w[SS_HIST_FEATURES];
+
+		for (int f = 0; f < SS_HIST_FEATURES; f++)
+			w[f] = SS_HEAD_SCALE * p.head[f];
+		for (int i = 0; i < n_q; i++)
+		{
+			if (ss_row_poll(i, FC))
+				goto cut;
+			ss_hist_features(C, &p.stats, batch, qt[i], qb[i], hx + i * FC, scratch);
+			ss_hist_head_forward(C, w, hx + i * FC, logits + (int64_t) i * C);
+		}
+	}
 
 	/* remember which rows the queries came from, for the backward pass */
 	qrow = (int32_t *) ss_ws_get(ws, WS_QROW, sizeof(int32_t) * (n_q + 1));
@@ -409,6 +504,21 @@ gru4rec_backward(const ss_dims *d, const float *params,
 	/* output layer; dz = dLoss/d[ctx; h_t] */
 	dz = WSF(WS_DZ, (int64_t) n_q * 2 * H);
 	ss_dense_backward(n_q, 2 * H, C, zd, p.w_o, dlogits, dz, 0, g.w_o, g.b_o, WS_PACKF(ws, d));
+	if (p.head)
+	{
+		const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
+		const float *hx = (const float *) ws->buf[WS_HX];
+		float		dw[SS_HIST_FEATURES] = {0};
+
+		for (int i = 0; i < n_q; i++)
+		{
+			if (ss_row_poll(i, FC))
+				return;
+			ss_hist_head_backward(C, hx + i * FC, dlogits + (int64_t) i * C, dw);
+		}
+		for (int f = 0; f < SS_HIST_FEATURES; f++)
+			g.head[f] += SS_HEAD_SCALE * dw[f];
+	}
 	if (train)
 		ss_dropout_apply(dz, (float *) ws->buf[WS_Z_MASK], (int64_t) n_q * 2 * H);
 
@@ -515,6 +625,23 @@ const ss_arch ss_arch_gru4rec = {
 	.one_target_per_window = 0,
 	.param_count = gru4rec_param_count,
 	.init = gru4rec_init,
+	.pack_floats = gru4rec_pack_floats,
+	.pass_bytes = gru4rec_pass_bytes,
+	.forward = gru4rec_forward,
+	.backward = gru4rec_backward,
+	.fit = NULL,
+};
+
+const ss_arch ss_arch_hybrid = {
+	.name = "hybrid",
+	.description = "GRU4Rec with additive attention, order inputs and a history head",
+	.blob_id = 7,
+	.output = SS_OUTPUT_LOGITS,
+	.one_target_per_window = 0,
+	.check = hybrid_check,
+	.param_count = gru4rec_param_count,
+	.init = gru4rec_init,
+	.prepare = hybrid_prepare,
 	.pack_floats = gru4rec_pack_floats,
 	.pass_bytes = gru4rec_pass_bytes,
 	.forward = gru4rec_forward,

@@ -59,7 +59,7 @@ ss_dims_finish(ss_dims *d, double emb_scale)
 		d->emb_dim[1 + j] = ss_embedding_dim(d->feature_vocab[j], emb_scale);
 		D += d->emb_dim[1 + j];
 	}
-	d->input_dim = D + d->n_numeric;
+	d->input_dim = D + d->n_numeric + ss_extra_inputs(d->arch);
 	return NULL;
 }
 

@@ -26,6 +26,8 @@ typedef enum ss_arch_id
 	SS_ARCH_POPULARITY,			/* counting baselines (counting.c) */
 	SS_ARCH_CLIENT_FREQUENCY,
 	SS_ARCH_MARKOV,
+	SS_ARCH_RANKER,				/* multinomial logit over history features (ranker.c) */
+	SS_ARCH_HYBRID,				/* GRU4Rec + attention + history head (gru4rec.c) */
 	SS_ARCH_MARKOV_ORDER,		/* markov trained with unit 'order' (counting.h) */
 	SS_N_ARCHS
 } ss_arch_id;
@@ -43,6 +45,18 @@ typedef struct ss_dims
 	int			emb_dim[SS_MAX_FEATURES + 1];	/* [0] category, [1+j] feature j */
 	int			input_dim;		/* D */
 } ss_dims;
+
+/*
+ * Inputs of the first recurrent layer that an architecture adds to the
+ * encoder's (the hybrid's order structure: whether the event continues the
+ * previous one's order, and its position in its order).
+ */
+#define SS_ORDER_INPUTS 2
+static inline int
+ss_extra_inputs(int arch)
+{
+	return arch == SS_ARCH_HYBRID ? SS_ORDER_INPUTS : 0;
+}
 
 /* Embedding size rule of the reference: max(1, floor(scale * min(50, 1.6 n^0.56) + 0.5)) */
 int			ss_embedding_dim(int n_values, double scale);

@@ -33,6 +33,7 @@ static const ss_option_def option_defs[] = {
 	{"focal_gamma", SS_OPT_REAL, 0, 10, 0, O(focal_gamma)},
 	{"class_weighting", SS_OPT_BOOL, 0, 1, 0, O(class_weighting)},
 	{"weighted_sampling", SS_OPT_BOOL, 0, 1, 0, O(weighted_sampling)},
+	{"inner_target_weight", SS_OPT_REAL, 0, 1, 0, O(inner_target_weight)},
 	{"validation_fraction", SS_OPT_REAL, 0, 0.9, 0, O(validation_fraction)},
 	{"seed", SS_OPT_INT, -2147483648.0, 2147483647.0, 0, O(seed)},
 	{"threads", SS_OPT_INT, 1, SS_MAX_THREADS, 0, O(threads)},

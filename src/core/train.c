@@ -36,6 +36,7 @@ ss_train_options_default(ss_train_options *o)
 	o->window_stride = 0;
 	o->samples_per_epoch = 0;
 	o->focal_gamma = 2.0;
+	o->inner_target_weight = 1.0;
 	o->class_weighting = 0;
 	o->weighted_sampling = 0;
 	o->validation_fraction = 0.1;
@@ -413,6 +414,8 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			return ss_train_cancelled;
 		}
 	}
+	if (ss_arch_of(d)->prepare != NULL)
+		ss_arch_of(d)->prepare(d, data, fit, n_fit, params);
 	copy_params(res->params, params, n_params, cb);
 	n_draw = ss_epoch_draws(d, opt, n_w, n_fit);
 	adam = ss_adam_new(n_params, (float) opt->learning_rate);
@@ -438,6 +441,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		wk->d = d;
 		wk->alpha = alpha;
 		wk->gamma = (float) opt->focal_gamma;
+		wk->inner_weight = (float) opt->inner_target_weight;
 		wk->dropout = (float) opt->dropout;
 		wk->n_params = n_params;
 		wk->sets = sets;

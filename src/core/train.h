@@ -44,6 +44,7 @@ typedef struct ss_train_options
 									 * or for a one-target-per-window architecture
 									 * min(targets, 8 x fitting clients) */
 	double		focal_gamma;
+	double		inner_target_weight;	/* loss weight of targets that do not end an order */
 	int			class_weighting;	/* focal alpha ~ n_c^-1/2 */
 	int			weighted_sampling;	/* draw windows by inverse target frequency */
 	double		validation_fraction;

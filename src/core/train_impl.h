@@ -42,6 +42,7 @@ typedef struct step_worker
 	const float *params;
 	const float *alpha;
 	float		gamma;
+	float		inner_weight;	/* loss weight of a target that does not end its order */
 	float		dropout;
 	int64_t		total_targets;
 	int64_t		n_params;

@@ -67,6 +67,14 @@ worker_step(step_worker *w)
 		for (int q = 0; q < w->n_q; q++)
 			w->y[q] = w->batch->target[(int64_t) qt[q] * w->batch->B + qb[q]];
 		w->loss = ss_focal_loss(w->n_q, C, logits, w->y, w->alpha, w->gamma, logits, NULL);
+		if (w->inner_weight != 1.0f)
+		{
+			/* targets unlike the scored ones (which end an order) weigh less */
+			for (int q = 0; q < w->n_q; q++)
+				if (!w->batch->target_ends[(int64_t) qt[q] * w->batch->B + qb[q]])
+					for (int c = 0; c < C; c++)
+						logits[(int64_t) q * C + c] *= w->inner_weight;
+		}
 		share = (float) w->n_q / (float) w->total_targets;
 		if (share != 1.0f)
 			for (int64_t i = 0; i < (int64_t) w->n_q * C; i++)

@@ -143,7 +143,7 @@ test_options(void)
 		  strcmp(json, "{\"hidden_size\": 128, \"layers\": 1, \"embedding_scale\": 1, \"dropout\": 0.20000000000000001,"
 				 " \"learning_rate\": 0.001, \"batch_size\": 256, \"epochs\": 30, \"patience\": 3,"
 				 " \"max_length\": 7, \"window_stride\": 3, \"samples_per_epoch\": 0, \"focal_gamma\": 2, \"class_weighting\": false,"
-				 " \"weighted_sampling\": false, \"validation_fraction\": 0.10000000000000001, \"seed\": 1,"
+				 " \"weighted_sampling\": false, \"inner_target_weight\": 1, \"validation_fraction\": 0.10000000000000001, \"seed\": 1,"
 				 " \"threads\": 1, \"unit\": \"line\", \"attention_size\": 128, \"gradient_clip\": 5}") == 0,
 		  "options: written back as JSON (%s)", json);
 	CHECK(ss_options_to_json(&o, 128, NULL, 0) == n && ss_options_to_json(&o, 128, json, 10) == n &&
@@ -179,7 +179,7 @@ test_options_errors_out(void)
 		{"hiden_size", "number", "64", "unknown option \"hiden_size\"",
 			"Known options: hidden_size, layers, embedding_scale, dropout, learning_rate, batch_size, "
 			"epochs, patience, max_length, window_stride, samples_per_epoch, focal_gamma, class_weighting, "
-		"weighted_sampling, validation_fraction, seed, threads, unit."},
+		"weighted_sampling, inner_target_weight, validation_fraction, seed, threads, unit."},
 		{"unit", "string", "basket", "option \"unit\" has an unknown value: basket",
 		"\"unit\" is one of 'line', 'order'."},
 		{"unit", "number", "1", "option \"unit\" must be a string, not number",

@@ -1,0 +1,83 @@
+/*
+ * history.h - per-category features of a client's history: what counting
+ * knows, as inputs of a learned model.
+ *
+ * The feature ranker (ranker.c) is a multinomial logit over them; the
+ * hybrid GRU (gru4rec.c, architecture 'hybrid') adds the same combination
+ * of them (its "history head") to the network's logits.  For a query at
+ * position t of sequence b of a batch, the features of category c read
+ * positions 0 .. t of that sequence only (its categories and which of them
+ * start an order), and statistics counted once on the fitting clients'
+ * events.  Nothing of the target event is read: not its category, time,
+ * order or features (batch->target is never looked at).
+ *
+ * The statistics are part of the model's parameter block (frozen: their
+ * gradient is always 0, so Adam never moves them) and so stored with it:
+ * C + 2 C^2 floats (popularity, transitions, co-occurrence within orders;
+ * 146 KB at C = 135, 128 MB at C = 4,000, the largest C served:
+ * SS_HIST_MAX_CLASSES).
+ *
+ * Features of category c (f = 0 .. SS_HIST_FEATURES - 1):
+ *   0  log popularity share (fitting clients' events)
+ *   1  log1p(count of c in the history)
+ *   2  its share of the history's events
+ *   3  its count decayed by 0.7 per event back
+ *   4  recency: 1 / (1 + events since its last occurrence), 0 if none
+ *   5  log P(next = c | last category)      transitions between consecutive
+ *   6  log P(next = c | second last)        events of the fitting clients;
+ *   7  log P(next = c | third last)         popularity when there is none
+ *   8  1 if c is in the current order (the events since the last order start)
+ *   9  mean over the current order's categories a of log P(c in an order | a in it)
+ *  10  max of the same
+ *  11  share of the history's orders that contain c
+ *  12  1 if c is in the order before the current one
+ *  13  feature 8 x log1p(the current order's size)
+ */
+#ifndef SS_HISTORY_H
+#define SS_HISTORY_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+struct ss_dataset;
+
+#define SS_HIST_FEATURES 14
+#define SS_HIST_MAX_CLASSES 4000
+
+typedef struct ss_hist_stats
+{
+	float	   *log_pop;		/* C */
+	float	   *trans;			/* C x C: row a = log P(next = c | a) */
+	float	   *cooc;			/* C x C: row a = log P(c in the order | a in it) */
+} ss_hist_stats;
+
+/* floats of the statistics block */
+int64_t		ss_hist_stats_floats(int C);
+void		ss_hist_stats_bind(int C, float *base, ss_hist_stats *s);
+
+/*
+ * Counts the statistics on the fitting clients' events (class -1 events
+ * are skipped) into the block at base.  Allocates its own scratch
+ * (C x C doubles): not for worker threads.
+ */
+void		ss_hist_fit(int C, const struct ss_dataset *data, const int32_t *fit, int n_fit,
+						float *base);
+
+/* floats of scratch ss_hist_features needs */
+int64_t		ss_hist_scratch_floats(int C);
+
+/*
+ * The features of the history of query (t, b): x[f * C + c].  scratch
+ * holds ss_hist_scratch_floats(C) floats.
+ */
+void		ss_hist_features(int C, const ss_hist_stats *s, const ss_batch *batch, int t, int b,
+							 float *x, float *scratch);
+
+/* logits[c] += sum_f w[f] x[f * C + c] */
+void		ss_hist_head_forward(int C, const float *w, const float *x, float *logits);
+
+/* dw[f] += sum_c dlogits[c] x[f * C + c] */
+void		ss_hist_head_backward(int C, const float *x, const float *dlogits, float *dw);
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * ranker.c - the feature ranker (arch.h): a multinomial logit over the
+ * per-category history features of history.h,
+ *
+ *   logits_c = b_c + sum_f w_f x_{f,c}(history),
+ *
+ * (w and b stored divided by SS_HEAD_SCALE, gru4rec.h, so that Adam's
+ * steps are in log-odds units) *
+ * with the statistics of the features counted on the fitting clients
+ * (prepare, before the first step) and w, b trained by the engine's loop
+ * (Adam, early stopping on validation).  Each target gets its own window,
+ * its protocol input (the last max_length events before it), so the
+ * features read exactly what a prediction reads.  SS_HIST_FEATURES + C
+ * trained floats; w is readable in SQL (seqsales_ranker_weights).
+ *
+ * Parameters: w [SS_HIST_FEATURES], b [C], then the statistics block
+ * (history.h), frozen.
+ */
+#include "ranker.h"
+
+#include <string.h>
+
+#include "arch_impl.h"
+#include "gru4rec.h"
+#include "history.h"
+#include "windows.h"
+
+enum
+{
+	WS_QT = 1, WS_QB, WS_X, WS_LOGITS, WS_SCRATCH, WS_N_BUFFERS
+};
+
+void
+ss_ranker_bind(const ss_dims *d, float *base, ss_ranker_params *p)
+{
+	const int	C = d->n_classes;
+
+	p->w = base;
+	p->b = base + SS_HIST_FEATURES;
+	ss_hist_stats_bind(C, base + SS_HIST_FEATURES + C, &p->stats);
+}
+
+static int64_t
+ranker_param_count(const ss_dims *d)
+{
+	return SS_HIST_FEATURES + d->n_classes + ss_hist_stats_floats(d->n_classes);
+}
+
+static const char *
+ranker_check(const ss_dims *d)
+{
+	if (d->n_classes > SS_HIST_MAX_CLASSES)
+		return "the ranker and hybrid architectures serve at most 4000 categories";
+	return NULL;
+}
+
+static void
+ranker_init(const ss_dims *d, float *params, ss_rng *rng)
+{
+	(void) rng;
+	/* a logit of popularity to start from; the statistics come from prepare */
+	memset(params, 0, sizeof(float) * ranker_param_count(d));
+	params[0] = 1.0f / SS_HEAD_SCALE;
+}
+
+static void
+ranker_prepare(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
+			   float *params)
+{
+	ss_hist_fit(d->n_classes, data, fit, n_fit, params + SS_HIST_FEATURES + d->n_classes);
+}
+
+static int64_t
+ranker_pack_floats(const ss_dims *d)
+{
+	(void) d;
+	return 0;
+}
+
+static void
+ranker_pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
+				  int64_t bytes[SS_WS_SLOTS])
+{
+	const int64_t C = d->n_classes;
+
+	(void) with_backward;
+	memset(bytes, 0, sizeof(int64_t) * SS_WS_SLOTS);
+	bytes[WS_QT] = sizeof(int32_t) * (s->TB + 1);
+	bytes[WS_QB] = sizeof(int32_t) * (s->TB + 1);
+	bytes[WS_X] = sizeof(float) * s->n_q * SS_HIST_FEATURES * C;
+	bytes[WS_LOGITS] = sizeof(float) * s->n_q * C;
+	bytes[WS_SCRATCH] = sizeof(float) * ss_hist_scratch_floats((int) C);
+}
+
+int
+ss_queries_of(const ss_batch *batch, ss_query_mode mode, int32_t *qt, int32_t *qb)
+{
+	int			n_q = 0;
+
+	for (int b = 0; b < batch->B; b++)
+	{
+		if (mode == SS_QUERY_LAST)
+		{
+			qt[n_q] = batch->lengths[b] - 1;
+			qb[n_q++] = b;
+			continue;
+		}
+		for (int t = 0; t < batch->lengths[b]; t++)
+			if (batch->target[(int64_t) t * batch->B + b] >= 0)
+			{
+				qt[n_q] = t;
+				qb[n_q++] = b;
+			}
+	}
+	return n_q;
+}
+
+static int
+ranker_forward(const ss_dims *d, const float *params, const ss_batch *batch,
+			   ss_query_mode mode, float dropout, ss_rng *rng, ss_workspace *ws,
+			   float **logits_out, const int32_t **qt_out, const int32_t **qb_out)
+{
+	ss_ranker_params p;
+	const int	C = d->n_classes;
+	const int64_t TB = (int64_t) batch->T * batch->B,
+				FC = (int64_t) SS_HIST_FEATURES * C;
+	int32_t    *qt = (int32_t *) ss_ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
+	int32_t    *qb = (int32_t *) ss_ws_get(ws, WS_QB, sizeof(int32_t) * (TB + 1));
+	float	   *x,
+			   *logits,
+			   *scratch = SS_WSF(ws, WS_SCRATCH, ss_hist_scratch_floats(C));
+	int			n_q;
+	float		w[SS_HIST_FEATURES];
+
+	(void) dropout;
+	(void) rng;
+	ss_ranker_bind(d, (float *) params, &p);
+	ws->train = 0;
+	ws->dropout = 0.0f;
+	n_q = ss_queries_of(batch, mode, qt, qb);
+	ws->n_q = n_q;
+	for (int f = 0; f < SS_HIST_FEATURES; f++)
+		w[f] = SS_HEAD_SCALE * p.w[f];
+	x = SS_WSF(ws, WS_X, (int64_t) n_q * FC);
+	logits = SS_WSF(ws, WS_LOGITS, (int64_t) n_q * C);
+	for (int i = 0; i < n_q; i++)
+	{
+		float	   *li = logits + (int64_t) i * C;
+
+		if (ss_row_poll(i, FC))
+		{
+			ws->n_q = n_q = 0;
+			break;
+		}
+		ss_hist_features(C, &p.stats, batch, qt[i], qb[i], x + i * FC, scratch);
+		for (int c = 0; c < C; c++)
+			li[c] = SS_HEAD_SCALE * p.b[c];
+		ss_hist_head_forward(C, w, x + i * FC, li);
+	}
+	*logits_out = logits;
+	if (qt_out)
+		*qt_out = qt;
+	if (qb_out)
+		*qb_out = qb;
+	return n_q;
+}
+
+static void
+ranker_backward(const ss_dims *d, const float *params, const ss_batch *batch,
+				const float *dlogits, ss_workspace *ws, float *grads)
+{
+	ss_ranker_params g;
+	const int	C = d->n_classes;
+	const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
+	const float *x = (const float *) ws->buf[WS_X];
+	float		dw[SS_HIST_FEATURES] = {0};
+
+	(void) params;
+	(void) batch;
+	ss_ranker_bind(d, grads, &g);
+	for (int i = 0; i < ws->n_q; i++)
+	{
+		const float *dl = dlogits + (int64_t) i * C;
+
+		if (ss_row_poll(i, FC))
+			return;
+		ss_hist_head_backward(C, x + i * FC, dl, dw);
+		for (int c = 0; c < C; c++)
+			g.b[c] += SS_HEAD_SCALE * dl[c];
+	}
+	for (int f = 0; f < SS_HIST_FEATURES; f++)
+		g.w[f] += SS_HEAD_SCALE * dw[f];
+}
+
+const ss_arch ss_arch_ranker = {
+	.name = "ranker",
+	.description = "multinomial logit over per-category history features",
+	.blob_id = 6,
+	.output = SS_OUTPUT_LOGITS,
+	.one_target_per_window = 1,
+	.check = ranker_check,
+	.param_count = ranker_param_count,
+	.init = ranker_init,
+	.prepare = ranker_prepare,
+	.pack_floats = ranker_pack_floats,
+	.pass_bytes = ranker_pass_bytes,
+	.forward = ranker_forward,
+	.backward = ranker_backward,
+	.fit = NULL,
+};
