@@ -61,7 +61,7 @@ AS 'MODULE_PATHNAME', 'seqsales_option_table'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION seqsales_option_table()
-IS 'The options of seqsales_train: name, kind (integer, real, boolean) and range';
+IS 'The options of seqsales_train: name, kind (integer, real, boolean, text: one of a list, min and max the first and last index) and range';
 
 -- The default search space of seqsales_tune: the reference's (hidden size,
 -- layers, learning rate, dropout, focal gamma, weighted sampling, batch
