@@ -28,7 +28,7 @@ PG_CFLAGS += $(SANITIZE_CFLAGS)
 SHLIB_LINK += $(SANITIZE_LDFLAGS)
 endif
 
-REGRESS = setup train predict errors catalog nested robustness privileges upgrade upgrade_model evaluate cross_validate tune memory_estimate history
+REGRESS = setup train predict errors catalog nested robustness privileges upgrade upgrade_model evaluate cross_validate tune memory_estimate history order_mode
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # concurrency: specs/*.spec, run by pg_isolation_regress
 ISOLATION = concurrent_training

@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 usage() {
     cat <<'USAGE'
 usage: scripts/bench.sh --data FILE.csv [--architecture A] [--options JSON] [--seed N]
-                       [--cv] [--tune N] [--keep]
+                       [--unit line|order] [--cv] [--tune N] [--keep]
 
   --data FILE.csv    events in the protocol's format: header
                      client_id,ts,category,<cat_* columns>,<num_* columns>
@@ -20,6 +20,11 @@ usage: scripts/bench.sh --data FILE.csv [--architecture A] [--options JSON] [--s
                      "seed" defaults to --seed
   --seed N           split seed (default 1): fold = md5('<N>:<client_id>')[0:7] % 5,
                      fold 0 = test; the extension's validation split uses options.seed
+  --unit U           line (default): the protocol's line-level test; order: its
+                     next-order variant (PROTOCOL.md): every method, the baselines
+                     included, trained with {"unit": "order"} and evaluated on each
+                     test client's last order (Hit@k, Recall@k, MRR@10; the line-level
+                     figures null)
   --cv               also 5-fold cross-validation (seqsales_cross_validate, md5 folds
                      with --seed) of the architecture and the baselines: per fold,
                      mean and std under "cv"
@@ -40,11 +45,12 @@ seqsales_train), train_positions_per_second, predict_ms_p50 (median of 200 singl
 seqsales_predict calls), predict_clients_per_second, peak_rss_mb (VmHWM of the
 training backend), baselines {popularity, client_frequency, markov} with
 the same metric keys, cv (with --cv), tuning (with --tune), split, architecture,
-data, options.
+data, options; unit, recall1 recall3 recall5 recall10 (null at unit line) and
+evaluated_clients (the test clients evaluated: at unit order, those with two orders).
 USAGE
 }
 
-DATA="" ARCH="hybrid" OPTIONS="{}" SEED=1 KEEP=0 CV=0 TUNE=0 TUNE_LIMIT=""
+DATA="" ARCH="hybrid" OPTIONS="{}" SEED=1 KEEP=0 CV=0 TUNE=0 TUNE_LIMIT="" UNIT=line
 while [ $# -gt 0 ]; do
     case "$1" in
         --data) DATA="${2:?--data needs a file}"; shift 2 ;;
@@ -55,6 +61,8 @@ while [ $# -gt 0 ]; do
         --options=*) OPTIONS="${1#*=}"; shift ;;
         --seed) SEED="${2:?--seed needs a number}"; shift 2 ;;
         --seed=*) SEED="${1#*=}"; shift ;;
+        --unit) UNIT="${2:?--unit needs line or order}"; shift 2 ;;
+        --unit=*) UNIT="${1#*=}"; shift ;;
         --cv) CV=1; shift ;;
         --tune) TUNE="${2:?--tune needs a number of trials}"; shift 2 ;;
         --tune=*) TUNE="${1#*=}"; shift ;;
@@ -69,6 +77,7 @@ done
 [ -r "$DATA" ] || { echo "bench.sh: cannot read $DATA" >&2; exit 2; }
 [[ "$SEED" =~ ^-?[0-9]+$ ]] || { echo "bench.sh: --seed must be an integer" >&2; exit 2; }
 [[ "$TUNE" =~ ^[0-9]+$ ]] || { echo "bench.sh: --tune must be a number of trials" >&2; exit 2; }
+[[ "$UNIT" =~ ^(line|order)$ ]] || { echo "bench.sh: --unit must be line or order" >&2; exit 2; }
 
 source "$ROOT/scripts/lib/protocol.sh"
 
@@ -80,6 +89,10 @@ if [ "$KEEP" = 1 ]; then
 fi
 
 load_protocol_csv "$DATA" "$SEED" "$ARCH" "$OPTIONS"
+if [ "$UNIT" = order ]; then
+    # every method of the run (model, baselines, CV) in the next-order variant
+    psql -X -q -v ON_ERROR_STOP=1 -c "UPDATE bench_params SET options = options || '{\"unit\": \"order\"}'" >&2
+fi
 
 log "baselines (counted by seqsales_train, evaluated by seqsales_evaluate)"
 run_sql baselines.sql

@@ -58,14 +58,15 @@ SELECT count(*) AS text_as_int FROM seqsales_predict('3', 2, (SELECT name FROM s
 SELECT count(*) AS uuid_client FROM seqsales_predict(md5('C000005')::uuid, 2, 'uuid_model');
 
 -- the cache follows catalog changes: replacing a model's weights changes its answers
-SELECT array_agg(category ORDER BY rank) AS before FROM seqsales_predict('C000011'::text, 5, 'demo_seed6') \gset
+SELECT array_agg(category || probability::text ORDER BY rank) AS before FROM seqsales_predict('C000011'::text, 5, 'demo_seed6') \gset
 UPDATE seqsales_model
 SET (weights, hyperparameters, normalization, categories, category_counts, feature_vocabularies) =
     (SELECT weights, hyperparameters, normalization, categories, category_counts, feature_vocabularies
      FROM seqsales_model WHERE name = 'demo' AND version = 1)
 WHERE name = 'demo_seed6';
-SELECT array_agg(category ORDER BY rank) <> :'before' AS changed,
-       array_agg(category ORDER BY rank) = (SELECT array_agg(category ORDER BY rank) FROM seqsales_predict('C000011'::text, 5, 'demo')) AS follows_update
+SELECT array_agg(category || probability::text ORDER BY rank) <> :'before' AS changed,
+       array_agg(category || probability::text ORDER BY rank)
+       = (SELECT array_agg(category || probability::text ORDER BY rank) FROM seqsales_predict('C000011'::text, 5, 'demo')) AS follows_update
 FROM seqsales_predict('C000011'::text, 5, 'demo_seed6');
 
 -- batch scoring: one ordered scan, the same answers as one call per client

@@ -9,7 +9,8 @@ CREATE TABLE bench_metrics (
     method text PRIMARY KEY,
     hit1 float8, hit3 float8, hit5 float8, hit10 float8, mrr10 float8, ndcg10 float8,
     coverage float8, macro_f1 float8, weighted_f1 float8, hit3_repeat float8, hit3_new float8,
-    clients bigint, train_seconds float8
+    clients bigint, unit text, recall1 float8, recall3 float8, recall5 float8, recall10 float8,
+    train_seconds float8
 );
 
 DO $$

@@ -24,8 +24,11 @@ BEGIN
                                      p.num_cols::name[], CASE m WHEN 'model' THEN p.architecture ELSE m END,
                                      p.options, 'line', 5) c;
         RAISE NOTICE 'cv %: %', CASE m WHEN 'model' THEN p.architecture ELSE m END,
-            (SELECT format('Hit@3 %s ± %s, MRR@10 %s ± %s', round(a.hit3::numeric, 4), round(s.hit3::numeric, 4),
-                           round(a.mrr10::numeric, 4), round(s.mrr10::numeric, 4))
+            (SELECT format('Hit@3 %s ± %s, MRR@10 %s ± %s%s', round(a.hit3::numeric, 4), round(s.hit3::numeric, 4),
+                           round(a.mrr10::numeric, 4), round(s.mrr10::numeric, 4),
+                           CASE WHEN a.recall3 IS NOT NULL
+                                THEN format(', Recall@3 %s ± %s', round(a.recall3::numeric, 4), round(s.recall3::numeric, 4))
+                                ELSE '' END)
              FROM bench_cv a, bench_cv s
              WHERE a.method = m AND a.fold = 'mean' AND s.method = m AND s.fold = 'std');
     END LOOP;

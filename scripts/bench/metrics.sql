@@ -16,6 +16,8 @@ SELECT method,
        round(mrr10::numeric, 4) AS mrr10, round(macro_f1::numeric, 4) AS macro_f1,
        round(weighted_f1::numeric, 4) AS weighted_f1,
        round(hit3_repeat::numeric, 4) AS hit3_repeat, round(hit3_new::numeric, 4) AS hit3_new,
+       round(recall1::numeric, 4) AS recall1, round(recall3::numeric, 4) AS recall3,
+       round(recall5::numeric, 4) AS recall5, round(recall10::numeric, 4) AS recall10, clients,
        round(train_seconds::numeric, 2) AS seconds
 FROM bench_metrics
 ORDER BY array_position(ARRAY['model', 'popularity', 'client_frequency', 'markov'], method);

@@ -10,6 +10,8 @@ SELECT json_build_object(
            'hit1', x.hit1, 'hit3', x.hit3, 'hit5', x.hit5, 'hit10', x.hit10, 'mrr10', x.mrr10,
            'macro_f1', x.macro_f1, 'weighted_f1', x.weighted_f1,
            'hit3_repeat', x.hit3_repeat, 'hit3_new', x.hit3_new,
+           'unit', x.unit, 'recall1', x.recall1, 'recall3', x.recall3, 'recall5', x.recall5,
+           'recall10', x.recall10, 'evaluated_clients', x.clients,
            'test_clients', (SELECT count(*) FROM bench_test_targets),
            'epochs', (model.metrics ->> 'epochs_run')::int,
            'best_epoch', (model.metrics ->> 'best_epoch')::int,

@@ -97,6 +97,13 @@ const ss_arch *ss_arch_by_name(const char *name, int *id);
 /* By blob id, or NULL; *id receives its ss_arch_id. */
 const ss_arch *ss_arch_by_blob_id(uint32_t blob_id, int *id);
 
+/*
+ * The architecture that trains as id with unit (ss_unit, train.h): id
+ * itself, except markov with unit 'order', which is markov_order (its own
+ * fit, scoring and blob id: counting.h).
+ */
+int			ss_arch_for_unit(int id, int unit);
+
 /* "gru4rec, lstm, ..." : every name, for hints */
 const char *ss_arch_names(void);
 

@@ -35,7 +35,7 @@ ss_counting_check(ss_counting_kind k, int C)
 {
 	if (C < 1 || C > SS_COUNTING_MAX_CLASSES)
 		return "number of categories out of range";
-	if (k == SS_COUNT_MARKOV && C > SS_COUNTING_MARKOV_MAX_CLASSES)
+	if ((k == SS_COUNT_MARKOV || k == SS_COUNT_MARKOV_ORDER) && C > SS_COUNTING_MARKOV_MAX_CLASSES)
 		return "too many categories for a markov model: at most 16000, as its transition "
 			"table of 4 C^2 bytes must fit one value of 1 GB";
 	return NULL;
@@ -44,7 +44,7 @@ ss_counting_check(ss_counting_kind k, int C)
 int64_t
 ss_counting_param_count(ss_counting_kind k, int C)
 {
-	return 2 * (int64_t) C + (k == SS_COUNT_MARKOV ? (int64_t) C * C : 0);
+	return 2 * (int64_t) C + (k == SS_COUNT_MARKOV || k == SS_COUNT_MARKOV_ORDER ? (int64_t) C * C : 0);
 }
 
 /* ---------------------------------------------------------------- fitting */
@@ -134,6 +134,100 @@ write_popularity(int C, const int64_t *counts, float *params)
 	for (int i = 0; i < C; i++)
 		params[C + order[i].cls] = (float) i;
 	ss_free(order);
+}
+
+/*
+ * The distinct known classes of rows [r0, r1) into out (returns how many),
+ * stamp[c] == mark marking those already taken (stamp: C entries)
+ */
+static int
+order_classes(const int32_t *target, int64_t r0, int64_t r1, int C, int64_t *stamp, int64_t mark,
+			  int32_t *out)
+{
+	int			n = 0;
+
+	for (int64_t r = r0; r < r1; r++)
+		if (known(target[r], C) && stamp[target[r]] != mark)
+		{
+			stamp[target[r]] = mark;
+			out[n++] = target[r];
+		}
+	return n;
+}
+
+/*
+ * markov_order's transitions: for each client, each pair of consecutive
+ * orders (a, b), every distinct known class of a to every distinct known
+ * class of b once.  0 when interrupted.
+ */
+static int
+count_order_transitions(int C, const int32_t *target, const uint8_t *order_start,
+						const int64_t *offsets, const int32_t *clients, int n_clients, float *trans)
+{
+	int64_t    *stamp = SS_NEW_ARRAY(int64_t, C);
+	int32_t    *prev = SS_NEW_ARRAY(int32_t, C),
+			   *cur = SS_NEW_ARRAY(int32_t, C);
+	int64_t		work = 0,
+				mark = 0;
+	int			ok = 1;
+
+	for (int64_t c = 0; c < C; c++)
+		stamp[c] = -1;
+	for (int i = 0; i < n_clients && ok; i++)
+	{
+		int64_t		r0 = offsets[clients[i]],
+					r1 = offsets[clients[i] + 1];
+		int			n_prev = 0;
+
+		for (int64_t s = r0; s < r1;)
+		{
+			int64_t		e = s + 1;
+			int			n_cur;
+			int32_t    *tmp;
+
+			while (e < r1 && order_start != NULL && !order_start[e])
+				e++;
+			n_cur = order_classes(target, s, e, C, stamp, mark++, cur);
+			for (int a = 0; a < n_prev; a++)
+				for (int b = 0; b < n_cur; b++)
+					bump(trans, (int64_t) prev[a] * C + cur[b]);
+			work += (e - s) + (int64_t) n_prev * n_cur;
+			tmp = prev;
+			prev = cur;
+			cur = tmp;
+			n_prev = n_cur;
+			s = e;
+		}
+		if (work >= POLL_EVENTS)
+		{
+			work = 0;
+			if (ss_interrupted())
+				ok = 0;
+		}
+	}
+	ss_free(stamp);
+	ss_free(prev);
+	ss_free(cur);
+	return ok;
+}
+
+int
+ss_counting_fit_orders(ss_counting_kind k, int C, const int32_t *target,
+					   const uint8_t *order_start, const int64_t *offsets,
+					   const int32_t *clients, int n_clients, float *params)
+{
+	float	   *trans = params + 2 * (int64_t) C;
+
+	if (k != SS_COUNT_MARKOV_ORDER)
+		return ss_counting_fit(k, C, target, offsets, clients, n_clients, params);
+	/* the class counts and popularity as popularity's; the table then */
+	if (!ss_counting_fit(SS_COUNT_POPULARITY, C, target, offsets, clients, n_clients, params))
+		return 0;
+	if (!zero_floats(trans, (int64_t) C * C))
+		return 0;
+	if (!count_order_transitions(C, target, order_start, offsets, clients, n_clients, trans))
+		return 0;
+	return counts_to_floats(trans, (int64_t) C * C);
 }
 
 int
@@ -310,6 +404,32 @@ score_markov(int C, const float *params, const int32_t *history, int n, float *s
 		score_popularity(C, params, scores);
 }
 
+/* the summed transition rows of the distinct known classes of history (the previous order) */
+static void
+score_markov_order(int C, const float *params, const int32_t *history, int n, float *scores)
+{
+	const float *trans = params + 2 * (int64_t) C;
+	int			rows = 0;
+
+	memset(scores, 0, sizeof(float) * (size_t) C);
+	for (int i = 0; i < n; i++)
+	{
+		int			seen = 0;
+
+		if (!known(history[i], C))
+			continue;
+		for (int j = 0; j < i && !seen; j++)
+			seen = history[j] == history[i];
+		if (seen)
+			continue;
+		for (int b = 0; b < C; b++)
+			scores[b] += trans[(int64_t) history[i] * C + b];
+		rows++;
+	}
+	if (rows == 0 || !score_counts(C, scores, params + C, scores))
+		score_popularity(C, params, scores);
+}
+
 void
 ss_counting_score(ss_counting_kind k, int C, const float *params,
 				  const int32_t *history, int n, float *scores)
@@ -325,6 +445,9 @@ ss_counting_score(ss_counting_kind k, int C, const float *params,
 		case SS_COUNT_MARKOV:
 			score_markov(C, params, history, n, scores);
 			break;
+		case SS_COUNT_MARKOV_ORDER:
+			score_markov_order(C, params, history, n, scores);
+			break;
 	}
 }
 
@@ -335,11 +458,21 @@ enum
 	WS_SCORES = 1, WS_QT, WS_QB, WS_HISTORY
 };
 
-/* ss_arch_id of the three, in the order of ss_counting_kind (model.h) */
+/* the kind of a counted architecture (model.h) */
 static ss_counting_kind
 kind_of(const ss_dims *d)
 {
-	return (ss_counting_kind) (d->arch - SS_ARCH_POPULARITY);
+	switch (d->arch)
+	{
+		case SS_ARCH_CLIENT_FREQUENCY:
+			return SS_COUNT_CLIENT_FREQUENCY;
+		case SS_ARCH_MARKOV:
+			return SS_COUNT_MARKOV;
+		case SS_ARCH_MARKOV_ORDER:
+			return SS_COUNT_MARKOV_ORDER;
+		default:
+			return SS_COUNT_POPULARITY;
+	}
 }
 
 static const char *
@@ -391,8 +524,9 @@ class_of_id(int32_t id)
 
 /*
  * Scores of the query rows: a query at position t of sequence b sees its
- * events 0 .. t (client_frequency all of them, markov the last, popularity
- * none).  Dropout and rng are ignored: counting has no training mode.
+ * events 0 .. t (client_frequency all of them, markov the last,
+ * markov_order those of the order of the last, by the batch's order_start,
+ * popularity none).  Dropout and rng are ignored: counting has no training mode.
  */
 static int
 counting_forward(const ss_dims *d, const float *params, const ss_batch *batch,
@@ -437,6 +571,11 @@ counting_forward(const ss_dims *d, const float *params, const ss_batch *batch,
 					n = qt[i] + 1;
 		int			m = k == SS_COUNT_CLIENT_FREQUENCY ? n : k == SS_COUNT_MARKOV && n > 0;
 
+		if (k == SS_COUNT_MARKOV_ORDER)
+			/* back to the first event of the last event's order */
+			for (m = n > 0; m < n && !batch->order_start[(int64_t) (n - m) * B + b]; m++)
+				;
+
 		if (ss_row_poll(i, C))
 		{
 			ws->n_q = n_q = 0;
@@ -462,8 +601,8 @@ counting_fit(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n
 
 	if (err != NULL)
 		return err;
-	(void) ss_counting_fit(kind_of(d), d->n_classes, data->target, data->offsets, fit, n_fit,
-						   params);
+	(void) ss_counting_fit_orders(kind_of(d), d->n_classes, data->target, data->order_start,
+								  data->offsets, fit, n_fit, params);
 	return NULL;
 }
 
@@ -489,3 +628,5 @@ const ss_arch ss_arch_client_frequency =
 COUNTING_ARCH("client_frequency", "category counts of the client's window, then popularity", 4);
 const ss_arch ss_arch_markov =
 COUNTING_ARCH("markov", "transitions from the last category, then popularity", 5);
+const ss_arch ss_arch_markov_order =
+COUNTING_ARCH("markov", "transitions from the previous order's categories, then popularity", 261);

@@ -13,6 +13,14 @@
  *                     the history; ties and the categories never reached
  *                     from a by popularity; popularity alone when a is
  *                     unknown (-1) or has no outgoing transition
+ *   markov, unit      the next-order variant (PROTOCOL.md): transitions
+ *   'order'           from each distinct category of an order to each
+ *                     distinct category of the client's next order; the
+ *                     score of b is the sum over the distinct known
+ *                     categories a of the history's last order of
+ *                     trans[a][b], then as markov (ties and the rest by
+ *                     popularity; popularity alone when none of them has
+ *                     an outgoing transition)
  *
  * "By popularity" is the popularity order: count descending, then class
  * index.  Counts come from every event of the fitting clients; an unknown
@@ -94,7 +102,9 @@
  * terms mu * (C - rank) are exact and a relative 1 / C >= 2^-20 apart.
  *
  * As architectures (arch.h) "popularity", "client_frequency" and "markov"
- * (blob ids 3, 4, 5): fit instead of gradient steps, forward writes the
+ * (blob ids 3, 4, 5; markov trained with unit 'order' is the architecture
+ * markov_order, SQL name "markov" too, blob id 261, so that a stored
+ * model scores as it was fitted): fit instead of gradient steps, forward writes the
  * scores of the query rows (output SS_OUTPUT_SCORES), each query seeing
  * the events of its sequence up to and including its position, as the
  * causal models do; dimensions other than C are not used.  Markov is
@@ -116,7 +126,8 @@ typedef enum ss_counting_kind
 {
 	SS_COUNT_POPULARITY,
 	SS_COUNT_CLIENT_FREQUENCY,
-	SS_COUNT_MARKOV
+	SS_COUNT_MARKOV,
+	SS_COUNT_MARKOV_ORDER		/* markov, unit 'order' */
 } ss_counting_kind;
 
 /* NULL when a model of kind k can have C classes; else why not (a static message) */
@@ -144,10 +155,22 @@ int			ss_counting_fit(ss_counting_kind k, int C, const int32_t *target,
 							float *params);
 
 /*
+ * The same, with the orders of the clients: order_start as in ss_dataset
+ * (NULL: every event starts an order); for SS_COUNT_MARKOV_ORDER the
+ * transitions are counted between consecutive orders (above), for the other
+ * kinds it is ss_counting_fit.  Allocates 8 C bytes more.
+ */
+int			ss_counting_fit_orders(ss_counting_kind k, int C, const int32_t *target,
+								   const uint8_t *order_start, const int64_t *offsets,
+								   const int32_t *clients, int n_clients, float *params);
+
+/*
  * Scores scores[0 .. C-1] of the event after history[0 .. n-1] (classes,
  * oldest first, -1 or any value outside 0 .. C-1 = unknown; n >= 0), with
  * the parameters of a fitting (see above).  The caller passes the input
- * window the models see (a client's last max_length events).  O(n + C)
+ * window the models see (a client's last max_length events); for
+ * SS_COUNT_MARKOV_ORDER, the events of the history's last order only.
+ * O(n + C) (markov_order: O(n^2 + n C))
  * (some 25 us at C = 16000), no allocation, safe on any thread.
  */
 void		ss_counting_score(ss_counting_kind k, int C, const float *params,

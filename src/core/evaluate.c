@@ -8,6 +8,8 @@
  */
 #include "evaluate.h"
 
+#include <stdlib.h>
+
 #include "interrupt.h"
 #include "ss_alloc.h"
 
@@ -43,10 +45,82 @@ is_repeat(const ss_dataset *data, int c, const ss_window *w)
 	return 0;
 }
 
-int64_t
-ss_evaluate_clients(const ss_dims *d, const float *params, const ss_dataset *data,
-					const int32_t *clients, int n_clients, int max_len, int threads,
-					const ss_train_callbacks *cb, ss_metrics *m)
+/* the first row of the last order of client c (its first row when it has one order) */
+static int64_t
+last_order_start(const ss_dataset *data, int c)
+{
+	int64_t		r = data->offsets[c + 1] - 1;
+
+	while (r > data->offsets[c] && !ss_row_starts_order(data, r))
+		r--;
+	return r;
+}
+
+/* the history of client c's last order: the last max_len events before it; 0 with one order */
+static int
+order_window(const ss_dataset *data, int c, int max_len, ss_window *w)
+{
+	int64_t		o = data->offsets[c],
+				s = last_order_start(data, c);
+
+	if (s <= o)
+		return 0;
+	w->start = s - max_len > o ? s - max_len : o;
+	w->end = s;
+	w->first_target = s;
+	return 1;
+}
+
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a,
+				y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The targets of client c's last order into set (room for its rows):
+ * distinct known classes, then one -1 per distinct unknown category
+ * (by category_id; NULL: per unknown row).  Returns how many.
+ */
+static int
+order_targets(const ss_dataset *data, const int32_t *category_id, int c, int32_t *set)
+{
+	int64_t		s = last_order_start(data, c),
+				e = data->offsets[c + 1];
+	int			n = 0,
+				known = 0,
+				unknown = 0;
+
+	for (int64_t r = s; r < e; r++)
+		if (data->target[r] >= 0)
+			set[n++] = data->target[r];
+	qsort(set, (size_t) n, sizeof(int32_t), cmp_int32);
+	for (int i = 0; i < n; i++)
+		if (known == 0 || set[i] != set[known - 1])
+			set[known++] = set[i];
+	/* the unknown rows' categories, distinct, after the known ones */
+	n = known;
+	for (int64_t r = s; r < e; r++)
+		if (data->target[r] < 0)
+			set[n++] = category_id != NULL ? category_id[r] : unknown++;
+	qsort(set + known, (size_t) (n - known), sizeof(int32_t), cmp_int32);
+	unknown = 0;
+	for (int i = known; i < n; i++)
+		if (unknown == 0 || set[i] != set[known + unknown - 1])
+			set[known + unknown++] = set[i];
+	for (int i = known; i < known + unknown; i++)
+		set[i] = -1;
+	return known + unknown;
+}
+
+static int64_t
+evaluate(const ss_dims *d, const float *params, const ss_dataset *data,
+		 int orders, const int32_t *category_id,
+		 const int32_t *clients, int n_clients, int max_len, int threads,
+		 const ss_train_callbacks *cb, ss_metrics *m)
 {
 	const int	C = d->n_classes;
 	int			per = EVAL_BATCH,
@@ -59,6 +133,7 @@ ss_evaluate_clients(const ss_dims *d, const float *params, const ss_dataset *dat
 	int64_t		done = 0;
 	int			next = 0,
 				cancelled = 0;
+	int32_t    *set = NULL;
 
 	if ((int64_t) per * C > EVAL_PROBS_FLOATS)
 		per = (int) (EVAL_PROBS_FLOATS / C) > 0 ? (int) (EVAL_PROBS_FLOATS / C) : 1;
@@ -70,7 +145,24 @@ ss_evaluate_clients(const ss_dims *d, const float *params, const ss_dataset *dat
 		w[k] = SS_NEW_ARRAY(ss_window, per);
 		who[k] = SS_NEW_ARRAY(int32_t, per);
 	}
-	ss_metrics_reserve(m, n_clients);
+	if (orders)
+	{
+		int64_t		longest = 1;
+
+		/* room for the longest last order's targets */
+		for (int i = 0; i < n_clients; i++)
+		{
+			int			c = clients[i];
+			int64_t		len = data->offsets[c + 1] - last_order_start(data, c);
+
+			if (len > longest)
+				longest = len;
+		}
+		set = SS_NEW_ARRAY(int32_t, longest);
+		ss_metrics_reserve_set(m, (int) longest);
+	}
+	else
+		ss_metrics_reserve(m, n_clients);
 	while (next < n_clients && !cancelled)
 	{
 		int			n_w[SS_MAX_THREADS];
@@ -84,7 +176,8 @@ ss_evaluate_clients(const ss_dims *d, const float *params, const ss_dataset *dat
 			{
 				int			c = clients[next++];
 
-				if (client_window(data, c, max_len, &w[k][n_w[k]]))
+				if (orders ? order_window(data, c, max_len, &w[k][n_w[k]])
+					: client_window(data, c, max_len, &w[k][n_w[k]]))
 					who[k][n_w[k]++] = c;
 			}
 			if (n_w[k] > 0)
@@ -106,8 +199,12 @@ ss_evaluate_clients(const ss_dims *d, const float *params, const ss_dataset *dat
 				int			i = batches[k]->origin[b];
 				const ss_window *wi = &w[k][i];
 
-				ss_metrics_add(m, probs[k] + (int64_t) b * C, data->target[wi->end],
-							   is_repeat(data, who[k][i], wi));
+				if (orders)
+					ss_metrics_add_set(m, probs[k] + (int64_t) b * C, set,
+									   order_targets(data, category_id, who[k][i], set));
+				else
+					ss_metrics_add(m, probs[k] + (int64_t) b * C, data->target[wi->end],
+								   is_repeat(data, who[k][i], wi));
 				done++;
 			}
 	}
@@ -119,5 +216,22 @@ ss_evaluate_clients(const ss_dims *d, const float *params, const ss_dataset *dat
 		ss_free(w[k]);
 		ss_free(who[k]);
 	}
+	ss_free(set);
 	return cancelled ? -1 : done;
+}
+
+int64_t
+ss_evaluate_clients(const ss_dims *d, const float *params, const ss_dataset *data,
+					const int32_t *clients, int n_clients, int max_len, int threads,
+					const ss_train_callbacks *cb, ss_metrics *m)
+{
+	return evaluate(d, params, data, 0, NULL, clients, n_clients, max_len, threads, cb, m);
+}
+
+int64_t
+ss_evaluate_orders(const ss_dims *d, const float *params, const ss_dataset *data,
+				   const int32_t *category_id, const int32_t *clients, int n_clients,
+				   int max_len, int threads, const ss_train_callbacks *cb, ss_metrics *m)
+{
+	return evaluate(d, params, data, 1, category_id, clients, n_clients, max_len, threads, cb, m);
 }

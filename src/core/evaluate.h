@@ -23,4 +23,19 @@ int64_t		ss_evaluate_clients(const ss_dims *d, const float *params, const ss_dat
 								const int32_t *clients, int n_clients, int max_len, int threads,
 								const ss_train_callbacks *cb, ss_metrics *m);
 
+/*
+ * The next-order variant (PROTOCOL.md; a model trained with unit 'order'):
+ * for each listed client with at least two orders (ss_row_starts_order),
+ * history = the events of its earlier orders (their last max_len), targets
+ * = the distinct categories of its last order; one set query per client
+ * into m (ss_metrics_add_set: Hit@k, Recall@k, MRR@10).  A category
+ * unknown to the model is a target always missed, counted once per
+ * distinct category: category_id[r] (the source's category of row r, any
+ * numbering) tells them apart; NULL: each unknown row is one.  Otherwise
+ * as ss_evaluate_clients.
+ */
+int64_t		ss_evaluate_orders(const ss_dims *d, const float *params, const ss_dataset *data,
+							   const int32_t *category_id, const int32_t *clients, int n_clients,
+							   int max_len, int threads, const ss_train_callbacks *cb, ss_metrics *m);
+
 #endif

@@ -7,7 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "blas.h"
 #include "ss_alloc.h"
 #include "windows.h"
 
@@ -177,6 +176,23 @@ ss_hist_scratch_floats(int C)
 	return 7 * (int64_t) C;
 }
 
+/* a dot product in eight fixed lanes, then their fixed sum: vectorisable, and reproducible */
+static float
+dot_fixed(const float *a, const float *b, int n)
+{
+	float		acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	float		sum;
+	int			c = 0;
+
+	for (; c + 8 <= n; c += 8)
+		for (int k = 0; k < 8; k++)
+			acc[k] += a[c + k] * b[c + k];
+	for (; c < n; c++)
+		acc[c & 7] += a[c] * b[c];
+	sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+	return sum;
+}
+
 int64_t
 ss_hist_neighbours_floats(int64_t n_q)
 {
@@ -195,8 +211,20 @@ ss_hist_neighbours(int C, const ss_hist_stats *s, int n_q, const uint32_t *keys,
 
 	if (n_q == 0)
 		return;
-	/* sims = counts x vectors^T: the cosines up to each query's norm (which cancels below) */
-	ss_sgemm(0, 1, n_q, K, C, 1.0f, x + 15 * C, (int) FC, s->nb + 2, C + 2, 0.0f, sims, K);
+	/*
+	 * sims = counts x vectors^T: the cosines up to each query's norm (which
+	 * cancels below).  Each by the same fixed-order dot product, whatever
+	 * the batch: a client's prediction is then the same alone, in a batch
+	 * of any size and on any thread (a BLAS product's rounding depends on
+	 * the shape, and near-ties between neighbours would follow it).
+	 */
+	for (int i = 0; i < n_q; i++)
+	{
+		const float *q = x + i * FC + 15 * C;
+
+		for (int j = 0; j < K; j++)
+			sims[(int64_t) i * K + j] = dot_fixed(q, s->nb + (int64_t) j * (C + 2) + 2, C);
+	}
 	for (int i = 0; i < n_q; i++)
 	{
 		const float *si = sims + (int64_t) i * K;

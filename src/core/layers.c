@@ -580,6 +580,38 @@ ss_attention_backward(int B, int H, int A, int n_q,
 
 /* ---------------------------------------------------------------- loss */
 
+double
+ss_set_loss_row(int C, const float *z, const int32_t *set, int n_set, float scale, float *dz)
+{
+	double		mx = z[0],
+				sum = 0.0,
+				zs = 0.0,
+				logsum;
+	float		inv_sum,
+				share = scale / (float) n_set;
+
+	for (int j = 1; j < C; j++)
+		if (z[j] > mx)
+			mx = z[j];
+	/* the members' logits first: dz may be z */
+	for (int i = 0; i < n_set; i++)
+		zs += z[set[i]] - mx;
+	for (int j = 0; j < C; j++)
+	{
+		float		ej = expf((float) (z[j] - mx));
+
+		dz[j] = ej;
+		sum += ej;
+	}
+	logsum = log(sum);
+	inv_sum = (float) (1.0 / sum);
+	for (int j = 0; j < C; j++)
+		dz[j] = scale * dz[j] * inv_sum;
+	for (int i = 0; i < n_set; i++)
+		dz[set[i]] -= share;
+	return logsum - zs / n_set;
+}
+
 void
 ss_softmax_rows(int n, int C, float *x)
 {

@@ -258,6 +258,18 @@ double		ss_focal_loss(int n, int C, const float *logits, const int32_t *y,
 						  const float *alpha, float gamma, float *dlogits,
 						  int *hits3);
 
+/*
+ * The next-order loss of one row (unit 'order'): the cross-entropy of
+ * p = softmax(z[C]) against the uniform distribution over the target set
+ * set[0..n_set) (distinct classes, n_set >= 1):
+ *   L = -(1/|S|) sum_{y in S} log p_y
+ * the mean over the set's members of the line-level loss.  Returns L and
+ * writes scale x dL/dz = scale x (p - multi_hot(S) / |S|) into dz[C] (may
+ * alias z); scale is 1/n for the mean over n rows, as ss_focal_loss.
+ */
+double		ss_set_loss_row(int C, const float *z, const int32_t *set, int n_set, float scale,
+							float *dz);
+
 /* softmax of each row of x[n x C], in place */
 void		ss_softmax_rows(int n, int C, float *x);
 

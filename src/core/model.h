@@ -28,6 +28,7 @@ typedef enum ss_arch_id
 	SS_ARCH_MARKOV,
 	SS_ARCH_RANKER,				/* multinomial logit over history features (ranker.c) */
 	SS_ARCH_HYBRID,				/* GRU4Rec + attention + history head (gru4rec.c) */
+	SS_ARCH_MARKOV_ORDER,		/* markov trained with unit 'order' (counting.h) */
 	SS_N_ARCHS
 } ss_arch_id;
 

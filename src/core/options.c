@@ -14,6 +14,9 @@
 
 #define O(field) offsetof(ss_train_options, field)
 
+/* the values of "unit", by SS_UNIT_* (train.h) */
+static const char *const unit_choices[] = {"line", "order", NULL};
+
 /* ranges as in the README's option table */
 static const ss_option_def option_defs[] = {
 	{"hidden_size", SS_OPT_INT, 1, 4096, 0, O(hidden)},
@@ -34,6 +37,7 @@ static const ss_option_def option_defs[] = {
 	{"validation_fraction", SS_OPT_REAL, 0, 0.9, 0, O(validation_fraction)},
 	{"seed", SS_OPT_INT, -2147483648.0, 2147483647.0, 0, O(seed)},
 	{"threads", SS_OPT_INT, 1, SS_MAX_THREADS, 0, O(threads)},
+	{"unit", SS_OPT_CHOICE, 0, 1, 0, O(unit), unit_choices},
 };
 
 #undef O
@@ -125,6 +129,27 @@ ss_option_set(ss_train_options *o, const char *key, const char *json_type,
 		value = "null";
 	if (def == NULL)
 		return unknown(key, message, hint, size);
+	if (def->kind == SS_OPT_CHOICE)
+	{
+		size_t		at;
+
+		if (strcmp(json_type, "string") == 0)
+			for (int i = 0; def->choices[i] != NULL; i++)
+				if (strcmp(value, def->choices[i]) == 0)
+				{
+					*(int *) (base + def->offset) = i;
+					return SS_OPTION_OK;
+				}
+		snprintf(message, size, strcmp(json_type, "string") == 0
+				 ? "option \"%s\" has an unknown value: %s" : "option \"%s\" must be a string, not %s",
+				 def->name, strcmp(json_type, "string") == 0 ? value : json_type);
+		at = (size_t) snprintf(hint, size, "\"%s\" is one of", def->name);
+		for (int i = 0; def->choices[i] != NULL && at < size; i++)
+			at += (size_t) snprintf(hint + at, size - at, "%s '%s'", i ? "," : "", def->choices[i]);
+		if (at < size)
+			snprintf(hint + at, size - at, ".");
+		return strcmp(json_type, "string") == 0 ? SS_OPTION_OUT_OF_RANGE : SS_OPTION_WRONG_TYPE;
+	}
 	if (def->kind == SS_OPT_BOOL)
 	{
 		if (strcmp(json_type, "boolean") != 0)
@@ -171,6 +196,11 @@ ss_options_finish(ss_train_options *o, char *message, char *hint, size_t size)
 					"0 means max_length / 2.",
 					"option \"window_stride\" (%d) must not exceed \"max_length\" (%d)",
 					o->window_stride, o->max_length);
+	if (o->unit == SS_UNIT_ORDER && o->class_weighting)
+		return fail(SS_OPTION_CONFLICT, message, hint, size,
+					"The next-order loss weighs every category of an order alike; "
+					"focal_gamma is ignored there too.",
+					"option \"class_weighting\" is for unit 'line' only");
 	o->window_stride = ss_window_stride(o);
 	return SS_OPTION_OK;
 }
@@ -205,6 +235,8 @@ ss_options_to_json(const ss_train_options *o, int attention_size, char *buf, siz
 		put(buf, size, &at, "%s\"%s\": ", k ? ", " : "", def->name);
 		if (def->kind == SS_OPT_BOOL)
 			put(buf, size, &at, "%s", *(const int *) (base + def->offset) ? "true" : "false");
+		else if (def->kind == SS_OPT_CHOICE)
+			put(buf, size, &at, "\"%s\"", def->choices[*(const int *) (base + def->offset)]);
 		else if (def->kind == SS_OPT_REAL)
 			put(buf, size, &at, "%.17g", *(const double *) (base + def->offset));
 		else if (def->offset == offsetof(ss_train_options, seed))

@@ -19,7 +19,8 @@ typedef enum ss_option_kind
 {
 	SS_OPT_INT,					/* a JSON number with no fraction */
 	SS_OPT_REAL,				/* a JSON number */
-	SS_OPT_BOOL					/* a JSON boolean */
+	SS_OPT_BOOL,				/* a JSON boolean */
+	SS_OPT_CHOICE				/* a JSON string among choices; stored as its index (int) */
 } ss_option_kind;
 
 typedef struct ss_option_def
@@ -30,6 +31,8 @@ typedef struct ss_option_def
 	double		max;
 	int			min_exclusive;	/* 1: the value must be > min */
 	size_t		offset;			/* of its field in ss_train_options */
+	const char *const *choices; /* SS_OPT_CHOICE: the values, NULL-terminated
+								 * (min 0, max their count - 1) */
 } ss_option_def;
 
 /* The options, in the order of the table (that of options_to_json). */
@@ -65,8 +68,9 @@ ss_option_status ss_option_set(ss_train_options *o, const char *key, const char 
 
 /*
  * After the last ss_option_set: checks the options against each other
- * (window_stride <= max_length) and resolves window_stride 0 to
- * max_length / 2 (recorded so).  Same return as ss_option_set.
+ * (window_stride <= max_length; class_weighting is for unit 'line' only)
+ * and resolves window_stride 0 to max_length / 2 (recorded so).  Same
+ * return as ss_option_set.
  */
 ss_option_status ss_options_finish(ss_train_options *o, char *message, char *hint, size_t size);
 

@@ -43,6 +43,7 @@ ss_train_options_default(ss_train_options *o)
 	o->seed = 1;
 	o->threads = 1;
 	o->clip = 5.0;
+	o->unit = SS_UNIT_LINE;
 }
 
 void
@@ -101,9 +102,35 @@ copy_params(float *dst, const float *src, int64_t n, const ss_train_callbacks *c
 
 /* ---------------------------------------------------------------- validation */
 
-/* hits@3 of one validation batch into *hits, *n; 0 when interrupted */
+/*
+ * The position of the best member of a set among the C scores, targets
+ * never gaining from a tie: 1 + the non-members scored at least as high
+ * as the best member (metrics.h, ss_metrics_add_set's Hit@k).
+ */
+static int64_t
+set_position(const float *scores, int C, const int32_t *set, int n_set)
+{
+	float		best = scores[set[0]];
+	int64_t		ge = 0;
+
+	for (int i = 1; i < n_set; i++)
+		if (scores[set[i]] > best)
+			best = scores[set[i]];
+	for (int c = 0; c < C; c++)
+		ge += scores[c] >= best;
+	for (int i = 0; i < n_set; i++)
+		ge -= scores[set[i]] >= best;
+	return 1 + ge;
+}
+
+/*
+ * hits@3 of one validation batch into *hits, *n; 0 when interrupted.  With
+ * sets (order windows w of the batch), a hit is a member of the window's
+ * set in the top 3: next-order Hit@3.
+ */
 static int
 validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
+				 const ss_window *w, const int32_t *sets,
 				 ss_workspace *ws, int64_t *hits, int64_t *n)
 {
 	float	   *logits;
@@ -122,7 +149,15 @@ validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
 
 		if (q % per_poll == per_poll - 1 && ss_interrupted())
 			break;
-		h += ss_target_rank(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3;
+		if (sets != NULL)
+		{
+			const ss_window *wq = &w[batch->origin[qb[q]]];
+
+			h += set_position(logits + (int64_t) q * d->n_classes, d->n_classes,
+							  sets + wq->set_begin, wq->set_size) <= 3;
+		}
+		else
+			h += ss_target_rank(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3;
 	}
 	if (ss_interrupt_end())
 		return 0;
@@ -131,10 +166,13 @@ validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
 	return 1;
 }
 
-/* Hit@3 over the validation windows into *hit3; 0 when cancelled (interrupt_served) */
+/*
+ * Hit@3 over the validation windows into *hit3 (order windows with their
+ * sets: next-order Hit@3); 0 when cancelled (interrupt_served)
+ */
 static int
 validation_hit3(const ss_dims *d, const float *params, const ss_dataset *data,
-				const ss_window *w, int64_t n_w, ss_batch *batch,
+				const ss_window *w, int64_t n_w, const int32_t *sets, ss_batch *batch,
 				ss_workspace *ws, const ss_train_callbacks *cb, double *hit3)
 {
 	int64_t		hits = 0,
@@ -146,9 +184,10 @@ validation_hit3(const ss_dims *d, const float *params, const ss_dataset *data,
 
 		if (cb && cb->tick)
 			cb->tick(cb->arg);
-		if (ss_fill_batch(data, w + i, nb, 1, batch) == 0)
+		if ((sets != NULL ? ss_fill_order_batch(data, w + i, nb, sets, batch)
+			 : ss_fill_batch(data, w + i, nb, 1, batch)) == 0)
 			continue;
-		while (!validation_batch(d, params, batch, ws, &hits, &n))
+		while (!validation_batch(d, params, batch, w + i, sets, ws, &hits, &n))
 			if (!ss_train_interrupt_served(cb))
 				return 0;
 	}
@@ -175,7 +214,7 @@ ss_train_result_free(ss_train_result *r)
  */
 static const char *
 fit_counted(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
-			const ss_window *vw, int64_t n_vw, const ss_train_options *opt,
+			const ss_window *vw, int64_t n_vw, const int32_t *vsets, const ss_train_options *opt,
 			const ss_train_callbacks *cb, ss_train_result *res)
 {
 	const int64_t n_params = ss_param_count(d);
@@ -212,7 +251,7 @@ fit_counted(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_
 	{
 		batch = ss_batch_new(d, SS_VALIDATION_BATCH, opt->max_length);
 		ws = ss_workspace_new();
-		if (!validation_hit3(d, res->params, data, vw, n_vw, batch, ws, cb, &st.validation_hit3))
+		if (!validation_hit3(d, res->params, data, vw, n_vw, vsets, batch, ws, cb, &st.validation_hit3))
 			err = ss_train_cancelled;
 		res->workspace_bytes = ss_workspace_bytes(ws);
 		ss_workspace_free(ws);
@@ -248,7 +287,11 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	int64_t		n_w,
 				n_vw,
 				*order;
-	int32_t    *y;
+	int32_t    *y,
+			   *sets = NULL,
+			   *vsets = NULL;
+	int64_t		n_sets,
+				n_vsets;
 	ss_window  *w,
 			   *vw,
 			   *picked;
@@ -272,32 +315,62 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	 * early stopping then measures the same thing as the test (contexts of
 	 * more than L / 2 events).
 	 */
-	w = ss_windows_of(data, fit, n_fit, opt->max_length, ss_window_stride(opt), per_target, &n_w);
-	vw = ss_windows_of(data, val, n_val, opt->max_length, ss_half_window(opt->max_length), per_target,
-					   &n_vw);
+	if (opt->unit == SS_UNIT_ORDER)
+	{
+		/* one window per order after a client's first (windows.h): validation the same */
+		w = ss_order_windows_of(data, fit, n_fit, opt->max_length, &sets, &n_sets, &n_w);
+		vw = ss_order_windows_of(data, val, n_val, opt->max_length, &vsets, &n_vsets, &n_vw);
+		if (n_w == 0)
+		{
+			ss_free(w);
+			ss_free(vw);
+			ss_free(sets);
+			ss_free(vsets);
+			return "no training targets: no training client has a second order with a known category";
+		}
+	}
+	else
+	{
+		w = ss_windows_of(data, fit, n_fit, opt->max_length, ss_window_stride(opt), per_target, &n_w);
+		vw = ss_windows_of(data, val, n_val, opt->max_length, ss_half_window(opt->max_length), per_target,
+						   &n_vw);
+	}
 	if (n_w == 0)
 		return "no training targets: every training client has a single event";
 
-	/* class counts over the owned training targets; focal alpha */
+	/*
+	 * class counts over the owned training targets (the members of the
+	 * order windows' sets; train_targets then counts the orders); focal
+	 * alpha
+	 */
 	counts = SS_NEW_ARRAY(double, C);
 	for (int64_t i = 0; i < n_w; i++)
-		for (int64_t r = ss_first_owned(&w[i]); r <= w[i].end; r++)
-			if (data->target[r] >= 0)
-			{
-				counts[data->target[r]] += 1.0;
-				res->train_targets++;
-			}
+		if (sets != NULL)
+		{
+			for (int32_t j = 0; j < w[i].set_size; j++)
+				counts[sets[w[i].set_begin + j]] += 1.0;
+			res->train_targets++;
+		}
+		else
+			for (int64_t r = ss_first_owned(&w[i]); r <= w[i].end; r++)
+				if (data->target[r] >= 0)
+				{
+					counts[data->target[r]] += 1.0;
+					res->train_targets++;
+				}
 	if (res->train_targets == 0)
 		return "no training targets with a known category";
 	if (ss_arch_of(d)->fit != NULL)
 	{
-		err = fit_counted(d, data, fit, n_fit, vw, n_vw, opt, cb, res);
+		err = fit_counted(d, data, fit, n_fit, vw, n_vw, vsets, opt, cb, res);
 		res->class_counts = counts;
 		res->n_windows = n_w;
 		if (err != NULL)
 			ss_train_result_free(res);
 		ss_free(w);
 		ss_free(vw);
+		ss_free(sets);
+		ss_free(vsets);
 		return err;
 	}
 	if (opt->class_weighting)
@@ -317,7 +390,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			alpha[c] = counts[c] > 0 ? (float) (1.0 / sqrt(counts[c]) / mean) : 0.0f;
 	}
 	if (opt->weighted_sampling)
-		cdf = ss_window_cdf(data, w, n_w, counts);
+		cdf = ss_window_cdf(data, w, n_w, counts, sets);
 
 	ss_rng_seed(&init_rng, (uint64_t) opt->seed);
 	ss_rng_seed(&sample_rng, (uint64_t) opt->seed ^ SS_SAMPLE_SEED_MIX);
@@ -345,6 +418,8 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			ss_free(counts);
 			ss_free(w);
 			ss_free(vw);
+			ss_free(sets);
+			ss_free(vsets);
 			ss_train_result_free(res);
 			return ss_train_cancelled;
 		}
@@ -379,6 +454,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		wk->inner_weight = (float) opt->inner_target_weight;
 		wk->dropout = (float) opt->dropout;
 		wk->n_params = n_params;
+		wk->sets = sets;
 	}
 	res->best_validation_hit3 = -1.0;
 	res->n_windows = n_w;
@@ -408,9 +484,14 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			{
 				int			nb = (int) (split[k + 1] - split[k]);
 
+				ss_window  *mine = picked + (split[k] - split[0]);
+
 				for (int i = 0; i < nb; i++)
-					picked[i] = w[order[split[k] + i]];
-				workers[k].targets = nb > 0 ? ss_fill_batch(data, picked, nb, 1, workers[k].batch) : 0;
+					mine[i] = w[order[split[k] + i]];
+				workers[k].windows = mine;
+				workers[k].targets = nb == 0 ? 0 : sets != NULL
+					? ss_fill_order_batch(data, mine, nb, sets, workers[k].batch)
+					: ss_fill_batch(data, mine, nb, 1, workers[k].batch);
 				if (workers[k].targets > 0)
 					ss_workspace_reserve(workers[k].ws, d, workers[k].batch, 1);
 				nt += workers[k].targets;
@@ -442,7 +523,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		res->epochs_run = epoch;
 		t0 = now_seconds();
 		if (n_vw > 0 &&
-			!validation_hit3(d, params, data, vw, n_vw, batch, ws, cb, &st.validation_hit3))
+			!validation_hit3(d, params, data, vw, n_vw, vsets, batch, ws, cb, &st.validation_hit3))
 		{
 			err = ss_train_cancelled;
 			break;
@@ -490,6 +571,8 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	ss_free(alpha);
 	ss_free(w);
 	ss_free(vw);
+	ss_free(sets);
+	ss_free(vsets);
 	return err;
 }
 

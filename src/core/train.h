@@ -14,6 +14,19 @@
 #include "predict.h"
 #include "windows.h"
 
+/*
+ * What a training target is (option "unit"): SS_UNIT_LINE, the protocol's
+ * line level (every event after a client's first, from the events before
+ * it); SS_UNIT_ORDER, its next-order variant (the set of categories of
+ * every order after a client's first, from the events of the earlier
+ * orders: windows.h, "Order windows").
+ */
+typedef enum ss_unit
+{
+	SS_UNIT_LINE = 0,
+	SS_UNIT_ORDER = 1
+} ss_unit;
+
 typedef struct ss_train_options
 {
 	int			hidden;
@@ -38,6 +51,7 @@ typedef struct ss_train_options
 	int64_t		seed;
 	int			threads;
 	double		clip;
+	int			unit;			/* ss_unit */
 } ss_train_options;
 
 void		ss_train_options_default(ss_train_options *o);

@@ -46,6 +46,13 @@ typedef struct step_worker
 	float		dropout;
 	int64_t		total_targets;
 	int64_t		n_params;
+	/*
+	 * unit 'order': the target sets (windows.h, order windows), and the
+	 * windows of this worker's batch (sequence b is windows[origin[b]]);
+	 * sets NULL: unit 'line', the focal loss
+	 */
+	const int32_t *sets;
+	const ss_window *windows;
 } step_worker;
 
 

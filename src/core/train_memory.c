@@ -60,12 +60,19 @@ queries_of(const ss_dataset *data, const ss_window *w, int64_t n_w)
 	window_queries *q = SS_NEW_ARRAY(window_queries, n_w > 0 ? n_w : 1);
 
 	for (int64_t i = 0; i < n_w; i++)
-		for (int64_t r = ss_first_owned(&w[i]); r <= w[i].end; r++)
-			if (data->target[r] >= 0)
-			{
-				q[i].n_q++;
-				q[i].n_alpha += r - w[i].start;	/* position r - 1 - start, plus 1 */
-			}
+		if (w[i].set_size > 0)
+		{
+			/* an order window: one query, at its last position */
+			q[i].n_q = 1;
+			q[i].n_alpha = w[i].end - w[i].start;
+		}
+		else
+			for (int64_t r = ss_first_owned(&w[i]); r <= w[i].end; r++)
+				if (data->target[r] >= 0)
+				{
+					q[i].n_q++;
+					q[i].n_alpha += r - w[i].start;	/* position r - 1 - start, plus 1 */
+				}
 	return q;
 }
 
@@ -93,16 +100,21 @@ replay_pass(ss_workspace *ws, const ss_dims *d, const ss_window *w, const window
 
 /* ss_train's sampling weights (the same sums in the same order) */
 static double *
-sampling_cdf(const ss_dims *d, const ss_dataset *data, const ss_window *w, int64_t n_w)
+sampling_cdf(const ss_dims *d, const ss_dataset *data, const ss_window *w, int64_t n_w,
+			 const int32_t *sets)
 {
 	double	   *counts = SS_NEW_ARRAY(double, d->n_classes),
 			   *cdf;
 
 	for (int64_t i = 0; i < n_w; i++)
-		for (int64_t r = ss_first_owned(&w[i]); r <= w[i].end; r++)
-			if (data->target[r] >= 0)
-				counts[data->target[r]] += 1.0;
-	cdf = ss_window_cdf(data, w, n_w, counts);
+		if (sets != NULL)
+			for (int32_t j = 0; j < w[i].set_size; j++)
+				counts[sets[w[i].set_begin + j]] += 1.0;
+		else
+			for (int64_t r = ss_first_owned(&w[i]); r <= w[i].end; r++)
+				if (data->target[r] >= 0)
+					counts[data->target[r]] += 1.0;
+	cdf = ss_window_cdf(data, w, n_w, counts, sets);
 	ss_free(counts);
 	return cdf;
 }
@@ -112,20 +124,38 @@ static void
 replay_training(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
 				const int32_t *val, int n_val, const ss_train_options *o,
 				int n_workers, ss_workspace **ws, int64_t *n_w_out, int64_t *n_vw_out,
-				int64_t *longest)
+				int64_t *n_sets_out, int64_t *longest)
 {
 	const int	per_target = ss_arch_of(d)->one_target_per_window;
 	int64_t		n_w,
 				n_vw,
-				n_draw;
-	ss_window  *w = ss_windows_of(data, fit, n_fit, o->max_length, ss_window_stride(o), per_target, &n_w),
-			   *vw = ss_windows_of(data, val, n_val, o->max_length, ss_half_window(o->max_length),
-								   per_target, &n_vw);
-	window_queries *q = queries_of(data, w, n_w),
-			   *vq = queries_of(data, vw, n_vw);
-	double	   *cdf = o->weighted_sampling ? sampling_cdf(d, data, w, n_w) : NULL;
+				n_draw,
+				n_sets = 0,
+				n_vsets = 0;
+	int32_t    *sets = NULL,
+			   *vsets = NULL;
+	ss_window  *w,
+			   *vw;
+	window_queries *q,
+			   *vq;
+	double	   *cdf;
 	int64_t    *order;
 	ss_rng		rng;
+
+	if (o->unit == SS_UNIT_ORDER)
+	{
+		w = ss_order_windows_of(data, fit, n_fit, o->max_length, &sets, &n_sets, &n_w);
+		vw = ss_order_windows_of(data, val, n_val, o->max_length, &vsets, &n_vsets, &n_vw);
+	}
+	else
+	{
+		w = ss_windows_of(data, fit, n_fit, o->max_length, ss_window_stride(o), per_target, &n_w);
+		vw = ss_windows_of(data, val, n_val, o->max_length, ss_half_window(o->max_length),
+						   per_target, &n_vw);
+	}
+	q = queries_of(data, w, n_w);
+	vq = queries_of(data, vw, n_vw);
+	cdf = o->weighted_sampling ? sampling_cdf(d, data, w, n_w, sets) : NULL;
 
 	n_draw = ss_epoch_draws(d, o, n_w, n_fit);
 	order = SS_NEW_ARRAY(int64_t, n_w > n_draw ? n_w : (n_draw > 0 ? n_draw : 1));
@@ -160,8 +190,11 @@ replay_training(const ss_dims *d, const ss_dataset *data, const int32_t *fit, in
 	ss_free(vq);
 	ss_free(w);
 	ss_free(vw);
+	ss_free(sets);
+	ss_free(vsets);
 	*n_w_out = n_w;
 	*n_vw_out = n_vw;
+	*n_sets_out = n_sets + n_vsets;
 }
 
 /*
@@ -184,12 +217,15 @@ core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_f
 	ss_workspace *ws[SS_MAX_THREADS];
 	int64_t		n_w,
 				n_vw,
+				n_sets,
 				bytes,
 				allocs;
+	/* unit 'order': the training and validation windows' target sets, two arrays */
+	const int	set_allocs = o->unit == SS_UNIT_ORDER ? 2 : 0;
 
 	for (int k = 0; k < n_workers; k++)
 		ws[k] = ss_workspace_new_sizing();
-	replay_training(d, data, fit, n_fit, val, n_val, o, n_workers, ws, &n_w, &n_vw, longest);
+	replay_training(d, data, fit, n_fit, val, n_val, o, n_workers, ws, &n_w, &n_vw, &n_sets, longest);
 
 	/* windows, the epoch's order (and sampling cdf), class counts (and alpha) */
 	bytes = (int64_t) sizeof(ss_window) * (max64(n_w, 1) + max64(n_vw, 1))
@@ -205,8 +241,8 @@ core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_f
 
 		bytes = (int64_t) sizeof(ss_window) * (max64(n_w, 1) + max64(n_vw, 1)) + 8 * C + 4 * P + 16 * C
 			+ (int64_t) sizeof(ss_batch) + 12 * SS_VALIDATION_BATCH
-			+ (int64_t) SS_VALIDATION_BATCH * L * (4 * (2 + F + N) + 2);
-		allocs = 15 + ss_workspace_allocations(ws[0], &held);
+			+ (int64_t) SS_VALIDATION_BATCH * L * (4 * (2 + F + N) + 2) + 4 * n_sets;
+		allocs = 15 + set_allocs + ss_workspace_allocations(ws[0], &held);
 		bytes += held;
 		for (int k = 0; k < n_workers; k++)
 			ss_workspace_free(ws[k]);
@@ -214,11 +250,14 @@ core_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_f
 		return bytes;
 	}
 	/* parameters, gradients, the best epoch's, Adam's m and v and itself; a step's windows */
-	bytes += 5 * 4 * P + (int64_t) sizeof(ss_adam) + (int64_t) sizeof(ss_window) * bs;
-	allocs = 13;				/* windows 2, counts, alpha, cdf, parameters 3, Adam 3, order, a step's */
+	bytes += 5 * 4 * P + (int64_t) sizeof(ss_adam) + (int64_t) sizeof(ss_window) * bs + 4 * n_sets;
+	allocs = 13 + set_allocs;	/* windows 2, counts, alpha, cdf, parameters 3, Adam 3, order, a step's */
 	for (int k = 0; k < n_workers; k++)
 	{
-		/* batch: lengths, origin, client keys; cat, target, F features, N numerics, 2 order flags per position */
+		/*
+		 * batch: lengths, origin, client keys; cat, target, F features, N numerics, and
+		 * the bytes of order_start and target_ends per position
+		 */
 		int64_t		B = k == 0 && bs < SS_VALIDATION_BATCH ? SS_VALIDATION_BATCH : bs,
 					held;
 

@@ -44,21 +44,42 @@ worker_step(step_worker *w)
 							  w->ws, &logits, &qt, &qb);
 	if (ss_interrupted())
 		return;					/* the step is done again, or abandoned */
-	for (int q = 0; q < w->n_q; q++)
-		w->y[q] = w->batch->target[(int64_t) qt[q] * w->batch->B + qb[q]];
-	w->loss = ss_focal_loss(w->n_q, C, logits, w->y, w->alpha, w->gamma, logits, NULL);
-	if (w->inner_weight != 1.0f)
+	if (w->sets != NULL)
 	{
-		/* targets unlike the scored ones (which end an order) weigh less */
+		/* the next-order loss: one query per window, its whole set (focal gamma and alpha unused) */
+		const float scale = 1.0f / (float) w->total_targets;
+		const int	per_poll = 1 + (1 << 20) / C;
+		double		sum = 0.0;
+
 		for (int q = 0; q < w->n_q; q++)
-			if (!w->batch->target_ends[(int64_t) qt[q] * w->batch->B + qb[q]])
-				for (int c = 0; c < C; c++)
-					logits[(int64_t) q * C + c] *= w->inner_weight;
+		{
+			const ss_window *win = &w->windows[w->batch->origin[qb[q]]];
+
+			if (q % per_poll == per_poll - 1 && ss_interrupted())
+				return;
+			sum += ss_set_loss_row(C, logits + (int64_t) q * C, w->sets + win->set_begin,
+								   win->set_size, scale, logits + (int64_t) q * C);
+		}
+		w->loss = w->n_q > 0 ? sum / w->n_q : 0.0;
 	}
-	share = (float) w->n_q / (float) w->total_targets;
-	if (share != 1.0f)
-		for (int64_t i = 0; i < (int64_t) w->n_q * C; i++)
-			logits[i] *= share;
+	else
+	{
+		for (int q = 0; q < w->n_q; q++)
+			w->y[q] = w->batch->target[(int64_t) qt[q] * w->batch->B + qb[q]];
+		w->loss = ss_focal_loss(w->n_q, C, logits, w->y, w->alpha, w->gamma, logits, NULL);
+		if (w->inner_weight != 1.0f)
+		{
+			/* targets unlike the scored ones (which end an order) weigh less */
+			for (int q = 0; q < w->n_q; q++)
+				if (!w->batch->target_ends[(int64_t) qt[q] * w->batch->B + qb[q]])
+					for (int c = 0; c < C; c++)
+						logits[(int64_t) q * C + c] *= w->inner_weight;
+		}
+		share = (float) w->n_q / (float) w->total_targets;
+		if (share != 1.0f)
+			for (int64_t i = 0; i < (int64_t) w->n_q * C; i++)
+				logits[i] *= share;
+	}
 	ss_model_backward(w->d, w->params, w->batch, logits, w->ws, w->grads);
 }
 

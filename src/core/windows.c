@@ -3,6 +3,7 @@
  */
 #include "windows.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ss_alloc.h"
@@ -48,14 +49,13 @@ ss_client_windows(int64_t o, int64_t n, int max_len, int stride, ss_window *out)
 	return client_windows(o, n, max_len, stride, out);
 }
 
-int64_t
-ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
-			  int with_targets, ss_batch *batch)
+/* places the windows longest first and copies their input rows; no targets yet */
+static void
+fill_inputs(const ss_dataset *data, const ss_window *w, int n, ss_batch *batch)
 {
 	const int	F = data->n_features,
 				N = data->n_numeric;
 	int			T = 0;
-	int64_t		targets = 0;
 
 	/* longest first, ties in the given order (insertion sort of origin) */
 	for (int b = 0; b < n; b++)
@@ -87,7 +87,6 @@ ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 	{
 		const ss_window *wb = &w[batch->origin[b]];
 		int			len = (int) (wb->end - wb->start);
-		int64_t		own = ss_first_owned(wb);
 
 		batch->lengths[b] = len;
 		batch->client_key[b] = 0;
@@ -117,7 +116,31 @@ ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 			memcpy(batch->feat + p * F, data->feat_in + row * F, sizeof(int32_t) * F);
 			memcpy(batch->num + p * N, data->num_in + row * N, sizeof(float) * N);
 			batch->order_start[p] = (uint8_t) ss_row_starts_order(data, row);
-			if (with_targets && row + 1 >= own && data->target[row + 1] >= 0)
+		}
+	}
+}
+
+int64_t
+ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
+			  int with_targets, ss_batch *batch)
+{
+	const int	B = n;
+	int64_t		targets = 0;
+
+	fill_inputs(data, w, n, batch);
+	if (!with_targets)
+		return 0;
+	for (int b = 0; b < B; b++)
+	{
+		const ss_window *wb = &w[batch->origin[b]];
+		int64_t		own = ss_first_owned(wb);
+
+		for (int t = 0; t < batch->lengths[b]; t++)
+		{
+			int64_t		row = wb->start + t;
+			int64_t		p = (int64_t) t * B + b;
+
+			if (row + 1 >= own && data->target[row + 1] >= 0)
 			{
 				batch->target[p] = data->target[row + 1];
 				/*
@@ -131,6 +154,22 @@ ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 		}
 	}
 	return targets;
+}
+
+int64_t
+ss_fill_order_batch(const ss_dataset *data, const ss_window *w, int n,
+					const int32_t *sets, ss_batch *batch)
+{
+	fill_inputs(data, w, n, batch);
+	for (int b = 0; b < n; b++)
+	{
+		const ss_window *wb = &w[batch->origin[b]];
+		int64_t		p = (int64_t) (batch->lengths[b] - 1) * n + b;
+
+		batch->target[p] = sets[wb->set_begin];
+		batch->target_ends[p] = 1;
+	}
+	return n;
 }
 
 /* one window per target t >= 1 of a client of n events at row o */
@@ -174,6 +213,107 @@ ss_windows_of(const ss_dataset *data, const int32_t *clients, int n_clients,
 
 		total += per_target ? target_windows(data->offsets[c], n, max_len, w + total)
 			: ss_client_windows(data->offsets[c], n, max_len, stride, w + total);
+	}
+	*n_out = total;
+	return w;
+}
+
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a,
+				y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The order windows of a client of n events at row o (see windows.h);
+ * with out == NULL only counts them and the rows of their orders
+ * (*set_rows).  sets receives each window's distinct known classes from
+ * *at on (sorted, then made unique, in place).
+ */
+static int64_t
+order_windows(const ss_dataset *data, int64_t o, int64_t n, int max_len,
+			  ss_window *out, int32_t *sets, int64_t *at, int64_t *set_rows)
+{
+	int64_t		count = 0;
+	int64_t		s = o;			/* first row of the current order */
+
+	while (s < o + n)
+	{
+		int64_t		e = s + 1;	/* one past its last row */
+		int64_t		k = 0;
+
+		while (e < o + n && !ss_row_starts_order(data, e))
+			e++;
+		if (s > o)
+		{
+			if (out == NULL)
+			{
+				int			any = 0;
+
+				for (int64_t r = s; r < e; r++)
+					any |= data->target[r] >= 0;
+				count += any;
+				*set_rows += any ? e - s : 0;
+			}
+			else
+			{
+				int32_t    *set = sets + *at;
+
+				for (int64_t r = s; r < e; r++)
+					if (data->target[r] >= 0)
+						set[k++] = data->target[r];
+				if (k > 0)
+				{
+					int64_t		u = 1;
+
+					qsort(set, (size_t) k, sizeof(int32_t), cmp_int32);
+					for (int64_t i = 1; i < k; i++)
+						if (set[i] != set[u - 1])
+							set[u++] = set[i];
+					out[count].start = s - max_len > o ? s - max_len : o;
+					out[count].end = s;
+					out[count].first_target = s;
+					out[count].set_begin = *at;
+					out[count].set_size = (int32_t) u;
+					*at += u;
+					count++;
+				}
+			}
+		}
+		s = e;
+	}
+	return count;
+}
+
+ss_window *
+ss_order_windows_of(const ss_dataset *data, const int32_t *clients, int n_clients,
+					int max_len, int32_t **sets, int64_t *n_sets, int64_t *n_out)
+{
+	int64_t		total = 0,
+				rows = 0,
+				at = 0;
+	ss_window  *w;
+
+	for (int i = 0; i < n_clients; i++)
+	{
+		int			c = clients[i];
+
+		total += order_windows(data, data->offsets[c], data->offsets[c + 1] - data->offsets[c],
+							   max_len, NULL, NULL, NULL, &rows);
+	}
+	w = SS_NEW_ARRAY(ss_window, total > 0 ? total : 1);
+	*sets = SS_NEW_ARRAY(int32_t, rows > 0 ? rows : 1);
+	*n_sets = rows > 0 ? rows : 1;
+	total = 0;
+	for (int i = 0; i < n_clients; i++)
+	{
+		int			c = clients[i];
+
+		total += order_windows(data, data->offsets[c], data->offsets[c + 1] - data->offsets[c],
+							   max_len, w + total, *sets, &at, NULL);
 	}
 	*n_out = total;
 	return w;
@@ -228,7 +368,8 @@ ss_draw_epoch(int64_t n, int64_t n_draw, const double *cdf, ss_rng *rng, int64_t
 }
 
 double *
-ss_window_cdf(const ss_dataset *data, const ss_window *w, int64_t n_w, const double *counts)
+ss_window_cdf(const ss_dataset *data, const ss_window *w, int64_t n_w, const double *counts,
+			  const int32_t *sets)
 {
 	double	   *cdf = SS_NEW_ARRAY(double, n_w > 0 ? n_w : 1),
 				acc = 0.0;
@@ -238,12 +379,19 @@ ss_window_cdf(const ss_dataset *data, const ss_window *w, int64_t n_w, const dou
 		double		sum = 0.0;
 		int64_t		k = 0;
 
-		for (int64_t r = ss_first_owned(&w[i]); r <= w[i].end; r++)
-			if (data->target[r] >= 0)
+		if (sets != NULL)
+			for (int32_t j = 0; j < w[i].set_size; j++)
 			{
-				sum += 1.0 / counts[data->target[r]];
+				sum += 1.0 / counts[sets[w[i].set_begin + j]];
 				k++;
 			}
+		else
+			for (int64_t r = ss_first_owned(&w[i]); r <= w[i].end; r++)
+				if (data->target[r] >= 0)
+				{
+					sum += 1.0 / counts[data->target[r]];
+					k++;
+				}
 		acc += k > 0 ? sum / k : 0.0;
 		cdf[i] = acc;
 	}

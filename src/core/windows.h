@@ -60,6 +60,9 @@ typedef struct ss_window
 	int64_t		start;			/* first input row */
 	int64_t		end;			/* one past the last input row = last target row */
 	int64_t		first_target;	/* targets at rows < first_target carry no loss */
+	/* order windows (below): its target set, sets[set_begin .. + set_size); 0 otherwise */
+	int64_t		set_begin;
+	int32_t		set_size;
 } ss_window;
 
 int64_t		ss_window_count(int64_t n, int max_len, int stride);
@@ -78,6 +81,24 @@ ss_half_window(int max_len)
  */
 ss_window  *ss_windows_of(const ss_dataset *data, const int32_t *clients, int n_clients,
 						  int max_len, int stride, int per_target, int64_t *n_out);
+
+/*
+ * Order windows (unit 'order', the protocol's next-order variant; an order
+ * is a client's run of events with the same time, ss_row_starts_order):
+ * one window per order k >= 1 of a client (the first order has no history)
+ * that holds at least one known category.  Its input is the events of the
+ * earlier orders, the last max_len of them, ending just before the order's
+ * first row s: rows [max(client's first row, s - max_len), s), so end = s
+ * and first_target = s (the window owns one query, at its last position);
+ * its targets are the set of distinct known classes of the order's rows,
+ * ascending, at sets[set_begin .. set_begin + set_size) (set_size >= 1).
+ * No line of the order itself is ever input.  Returns the windows of the
+ * listed clients in that order (ss_alloc'd, *n_out of them) and the set
+ * array in *sets (ss_alloc'd, *n_sets entries allocated: the rows of the
+ * orders, an upper bound of what the sets use).
+ */
+ss_window  *ss_order_windows_of(const ss_dataset *data, const int32_t *clients, int n_clients,
+								int max_len, int32_t **sets, int64_t *n_sets, int64_t *n_out);
 
 /* the first row whose target a window owns */
 static inline int64_t
@@ -105,11 +126,23 @@ int64_t		ss_fill_batch(const ss_dataset *data, const ss_window *w, int n,
 						  int with_targets, ss_batch *batch);
 
 /*
+ * ss_fill_batch for order windows: the same input rows, and one query per
+ * sequence, at its last position (target = the first class of its set,
+ * target_ends = 1), so that a forward pass in SS_QUERY_TARGETS mode makes
+ * exactly one query row per window; the loss then reads the whole set of
+ * sequence b as the set of window w[batch->origin[b]] in sets.  Returns
+ * the number of sequences (queries).
+ */
+int64_t		ss_fill_order_batch(const ss_dataset *data, const ss_window *w, int n,
+								const int32_t *sets, ss_batch *batch);
+
+/*
  * Weighted sampling's cumulative weights: window i weighs the mean over its
- * owned targets of 1 / (their class's count).  ss_alloc'd.
+ * owned targets of 1 / (their class's count); an order window (sets, NULL
+ * for line windows), the mean over its set.  ss_alloc'd.
  */
 double	   *ss_window_cdf(const ss_dataset *data, const ss_window *w, int64_t n_w,
-						  const double *counts);
+						  const double *counts, const int32_t *sets);
 
 /*
  * The windows of one epoch, n_draw indices into the n windows: weighted

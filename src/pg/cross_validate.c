@@ -6,7 +6,9 @@
  * clients train (their validation clients by the same rule as
  * seqsales_train, for early stopping), with vocabularies and
  * normalisation of that fold's fitting clients only; the test clients are
- * evaluated as seqsales_evaluate does.  Each fold works in its own memory
+ * evaluated as seqsales_evaluate does (with options {"unit": "order"},
+ * by the next-order variant: next-order Hit@k, MRR@10 and Recall@k, the
+ * line-level figures NULL).  Each fold works in its own memory
  * context, freed before the next: at most one fold's model and encoded
  * events are held beside the loaded rows.  No model is stored, unless
  * keep_models names them: fold k's model is then stored as
@@ -34,7 +36,27 @@
 PG_FUNCTION_INFO_V1(seqsales_cross_validate);
 
 #define N_FIGURES 11			/* hit1 .. hit3_new */
-#define N_COLUMNS (N_FIGURES + 4)
+#define N_RECALL 4				/* recall1 .. recall10 (unit 'order') */
+/* per row: clients, the figures, epochs, seconds, the recalls (and the label column) */
+#define N_VALUES (N_FIGURES + 3 + N_RECALL)
+#define N_COLUMNS (N_VALUES + 1)
+
+/* unit 'order': next-order figures where they have a meaning, NaN (NULL) elsewhere */
+static void
+set_figures(const ss_set_summary *s, double *f, double *recall)
+{
+	f[0] = s->hit1;
+	f[1] = s->hit3;
+	f[2] = s->hit5;
+	f[3] = s->hit10;
+	f[4] = s->mrr10;
+	for (int i = 5; i < N_FIGURES; i++)
+		f[i] = NAN;
+	recall[0] = s->recall1;
+	recall[1] = s->recall3;
+	recall[2] = s->recall5;
+	recall[3] = s->recall10;
+}
 
 static void
 summary_figures(const ss_metric_summary *s, double *f)
@@ -52,10 +74,10 @@ summary_figures(const ss_metric_summary *s, double *f)
 	f[10] = s->hit3_new;
 }
 
-/* one output row: label, clients, the figures, epochs, seconds */
+/* one output row: label, clients, the figures, epochs, seconds, recalls (NaN: NULL) */
 static void
 put_row(ReturnSetInfo *rsinfo, const char *label, double clients, const double *f, double epochs,
-		double seconds)
+		double seconds, const double *recall)
 {
 	Datum		values[N_COLUMNS];
 	bool		nulls[N_COLUMNS] = {0};
@@ -69,6 +91,11 @@ put_row(ReturnSetInfo *rsinfo, const char *label, double clients, const double *
 	}
 	values[2 + N_FIGURES] = Float8GetDatum(epochs);
 	values[3 + N_FIGURES] = Float8GetDatum(seconds);
+	for (int i = 0; i < N_RECALL; i++)
+	{
+		values[4 + N_FIGURES + i] = Float8GetDatum(recall[i]);
+		nulls[4 + N_FIGURES + i] = isnan(recall[i]);
+	}
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -85,7 +112,7 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 				old,
 				prev_core;
 	RawEvents  *raw;
-	double		(*fig)[N_COLUMNS];
+	double		(*fig)[N_VALUES];
 	ss_train_callbacks eval_cb = {NULL, core_tick, NULL};
 	char	   *keep_prefix = NULL;
 	Catalog		cat;
@@ -152,7 +179,7 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 						 errhint("Use fewer folds, or more clients.")));
 		pfree(per_fold);
 	}
-	fig = palloc0(sizeof(double) * N_COLUMNS * folds);
+	fig = palloc0(sizeof(double) * N_VALUES * folds);
 	fold_cxt = AllocSetContextCreate(cv_cxt, "seqsales fold", ALLOCSET_DEFAULT_SIZES);
 
 	for (int k = 0; k < folds; k++)
@@ -205,20 +232,38 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 			(void) store_model(&cat, &f);
 		}
 		m = ss_metrics_new(dims.n_classes);
-		if (ss_evaluate_clients(&dims, res.params, &data, test, n_test, opt.max_length, opt.threads,
-								&eval_cb, m) < 0)
-			core_serve_interrupt();
-		ss_metrics_summary(m, &s);
-		summary_figures(&s, fig[k] + 1);
-		fig[k][0] = (double) s.n;
+		if (opt.unit == SS_UNIT_ORDER)
+		{
+			/* raw->cat is kept (fold_encode not in place): the unknown categories told apart */
+			ss_set_summary o;
+
+			if (ss_evaluate_orders(&dims, res.params, &data, raw->cat, test, n_test, opt.max_length,
+								   opt.threads, &eval_cb, m) < 0)
+				core_serve_interrupt();
+			ss_metrics_set_summary(m, &o);
+			set_figures(&o, fig[k] + 1, fig[k] + 3 + N_FIGURES);
+			fig[k][0] = (double) o.n;
+		}
+		else
+		{
+			if (ss_evaluate_clients(&dims, res.params, &data, test, n_test, opt.max_length, opt.threads,
+									&eval_cb, m) < 0)
+				core_serve_interrupt();
+			ss_metrics_summary(m, &s);
+			summary_figures(&s, fig[k] + 1);
+			fig[k][0] = (double) s.n;
+			if (s.n_repeat == 0)
+				fig[k][1 + 9] = NAN;
+			if (s.n_new == 0)
+				fig[k][1 + 10] = NAN;
+			for (int i = 0; i < N_RECALL; i++)
+				fig[k][3 + N_FIGURES + i] = NAN;
+		}
 		fig[k][1 + N_FIGURES] = res.epochs_run;
 		fig[k][2 + N_FIGURES] = res.seconds_total;
-		if (s.n_repeat == 0)
-			fig[k][1 + 9] = NAN;
-		if (s.n_new == 0)
-			fig[k][1 + 10] = NAN;
 		snprintf(label, sizeof(label), "%d", k);
-		put_row(rsinfo, label, fig[k][0], fig[k] + 1, fig[k][1 + N_FIGURES], fig[k][2 + N_FIGURES]);
+		put_row(rsinfo, label, fig[k][0], fig[k] + 1, fig[k][1 + N_FIGURES], fig[k][2 + N_FIGURES],
+				fig[k] + 3 + N_FIGURES);
 		MemoryContextSwitchTo(cv_cxt);
 		core_use_context(cv_cxt);
 		MemoryContextReset(fold_cxt);
@@ -226,10 +271,10 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 
 	/* mean and sample standard deviation over the folds */
 	{
-		double		mean[N_COLUMNS],
-					sd[N_COLUMNS];
+		double		mean[N_VALUES],
+					sd[N_VALUES];
 
-		for (int i = 0; i < N_COLUMNS - 1; i++)
+		for (int i = 0; i < N_VALUES; i++)
 		{
 			double		sum = 0.0,
 						sq = 0.0;
@@ -247,8 +292,9 @@ seqsales_cross_validate(PG_FUNCTION_ARGS)
 					sq += (fig[k][i] - mean[i]) * (fig[k][i] - mean[i]);
 			sd[i] = cnt > 1 ? sqrt(sq / (cnt - 1)) : NAN;
 		}
-		put_row(rsinfo, "mean", mean[0], mean + 1, mean[1 + N_FIGURES], mean[2 + N_FIGURES]);
-		put_row(rsinfo, "std", sd[0], sd + 1, sd[1 + N_FIGURES], sd[2 + N_FIGURES]);
+		put_row(rsinfo, "mean", mean[0], mean + 1, mean[1 + N_FIGURES], mean[2 + N_FIGURES],
+				mean + 3 + N_FIGURES);
+		put_row(rsinfo, "std", sd[0], sd + 1, sd[1 + N_FIGURES], sd[2 + N_FIGURES], sd + 3 + N_FIGURES);
 	}
 	core_use_context(prev_core);
 	MemoryContextSwitchTo(old);

@@ -4,6 +4,13 @@
  * protocol's test (each client's last event the target, the events before
  * it the history), through the core's one metrics module (metrics.h).
  *
+ * A model trained with unit 'order' is evaluated by the protocol's
+ * next-order variant instead (each client with at least two orders: the
+ * distinct categories of its last order the targets, the events of its
+ * earlier orders the history): seqsales_evaluate then reports next-order
+ * Hit@k, MRR@10 and Recall@k, and NULL for the line-level figures;
+ * seqsales_class_report refuses it.
+ *
  * Without a source, the clients are the model's own validation clients
  * (the md5 rule with the model's seed and validation fraction, on the
  * relation it was trained on): clients it never fitted on.  With a
@@ -32,6 +39,7 @@ typedef struct Evaluation
 	char	  **classes;		/* the model's, copied into the caller's context */
 	int			n_classes;
 	int64		clients;
+	int			unit;			/* ss_unit of the model */
 } Evaluation;
 
 /* Evaluates model arg 0 on source arg 1 (NULL: its validation clients); results in cxt. */
@@ -87,10 +95,31 @@ evaluate_model(FunctionCallInfo fcinfo, const char *fname, MemoryContext cxt, Ev
 			clients[n++] = c;
 	fold_vocab_of_model(raw, m->class_dict, m->classes, m->feat_dicts, m->dims.n_numeric,
 						m->mean, m->std, &v);
-	fold_encode(raw, &v, true, &data);
-	ev->metrics = ss_metrics_new(m->dims.n_classes);
-	ev->clients = ss_evaluate_clients(&m->dims, m->params, &data, clients, n, m->max_length,
-									  seqsales_scoring_threads, &cb, ev->metrics);
+	ev->unit = m->unit;
+	if (m->unit == SS_UNIT_ORDER)
+	{
+		/* the source's categories, to count a target order's distinct unknown ones */
+		int32	   *category_id = palloc_extended(sizeof(int32) * Max(raw->n_events, 1), MCXT_ALLOC_HUGE);
+
+		if (strcmp(fname, "seqsales_class_report") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s: model \"%s\" was trained with unit 'order'", fname, name),
+					 errdetail("The class report is of line-level predictions."),
+					 errhint("Use seqsales_evaluate for its next-order Hit@k and Recall@k.")));
+		memcpy(category_id, raw->cat, sizeof(int32) * raw->n_events);
+		fold_encode(raw, &v, true, &data);
+		ev->metrics = ss_metrics_new(m->dims.n_classes);
+		ev->clients = ss_evaluate_orders(&m->dims, m->params, &data, category_id, clients, n,
+										 m->max_length, seqsales_scoring_threads, &cb, ev->metrics);
+	}
+	else
+	{
+		fold_encode(raw, &v, true, &data);
+		ev->metrics = ss_metrics_new(m->dims.n_classes);
+		ev->clients = ss_evaluate_clients(&m->dims, m->params, &data, clients, n, m->max_length,
+										  seqsales_scoring_threads, &cb, ev->metrics);
+	}
 	if (ev->clients < 0)
 		core_serve_interrupt();	/* an interrupt the tick did not serve: throws */
 	ev->n_classes = m->dims.n_classes;
@@ -110,12 +139,34 @@ seqsales_evaluate(PG_FUNCTION_ARGS)
 	Evaluation	ev;
 	ss_metric_summary s;
 	TupleDesc	desc;
-	Datum		values[12];
-	bool		nulls[12] = {0};
+	Datum		values[17];
+	bool		nulls[17] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "seqsales_evaluate must return a record");
 	evaluate_model(fcinfo, "seqsales_evaluate", cxt, &ev);
+	if (ev.unit == SS_UNIT_ORDER)
+	{
+		ss_set_summary o;
+
+		/* next order: Hit@k, MRR@10, Recall@k; the line-level figures NULL */
+		ss_metrics_set_summary(ev.metrics, &o);
+		values[0] = Float8GetDatum(o.hit1);
+		values[1] = Float8GetDatum(o.hit3);
+		values[2] = Float8GetDatum(o.hit5);
+		values[3] = Float8GetDatum(o.hit10);
+		values[4] = Float8GetDatum(o.mrr10);
+		for (int i = 5; i <= 10; i++)
+			nulls[i] = true;
+		values[11] = Int64GetDatum(o.n);
+		values[12] = CStringGetTextDatum("order");
+		values[13] = Float8GetDatum(o.recall1);
+		values[14] = Float8GetDatum(o.recall3);
+		values[15] = Float8GetDatum(o.recall5);
+		values[16] = Float8GetDatum(o.recall10);
+		desc = BlessTupleDesc(desc);
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	}
 	ss_metrics_summary(ev.metrics, &s);
 	values[0] = Float8GetDatum(s.hit1);
 	values[1] = Float8GetDatum(s.hit3);
@@ -131,6 +182,8 @@ seqsales_evaluate(PG_FUNCTION_ARGS)
 	values[10] = Float8GetDatum(s.hit3_new);
 	nulls[10] = s.n_new == 0;
 	values[11] = Int64GetDatum(s.n);
+	values[12] = CStringGetTextDatum("line");
+	nulls[13] = nulls[14] = nulls[15] = nulls[16] = true;
 	desc = BlessTupleDesc(desc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -4,6 +4,8 @@
  */
 #include "fold.h"
 
+#include "../core/arch.h"
+
 #include <math.h>
 
 #include "miscadmin.h"
@@ -227,7 +229,7 @@ fold_dims(const FoldVocab *v, int arch, const ss_train_options *opt, ss_dims *di
 	const char *err;
 
 	memset(dims, 0, sizeof(*dims));
-	dims->arch = arch;
+	dims->arch = ss_arch_for_unit(arch, opt->unit);
 	dims->n_classes = v->n_classes;
 	dims->n_features = v->n_features;
 	for (int j = 0; j < v->n_features; j++)

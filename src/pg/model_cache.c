@@ -218,7 +218,7 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 				 " ARRAY(SELECT x::float8 FROM jsonb_array_elements_text(normalization->'std') WITH ORDINALITY a(x, i) ORDER BY i),"
 				 " (hyperparameters->>'max_length')::int, format_version, source_oid,"
 				 " coalesce((hyperparameters->>'seed')::int8, 1), coalesce((hyperparameters->>'validation_fraction')::float8, 0.1),"
-				 " architecture"
+				 " architecture, coalesce(hyperparameters->>'unit', 'line')"
 				 " FROM %s.seqsales_model WHERE id = $1", schema);
 	if (SPI_execute_with_args(q, 1, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		damaged(id, "its catalog row cannot be read");
@@ -289,6 +289,13 @@ model_load(const char *schema, int64 id, int64 xmin, const char *name)
 	m->seed = DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
 	m->validation_fraction = DatumGetFloat8(SPI_getbinval(tup, desc, 18, &isnull));
 	m->architecture = TextDatumGetCString(SPI_getbinval(tup, desc, 19, &isnull));
+	{
+		char	   *unit = TextDatumGetCString(SPI_getbinval(tup, desc, 20, &isnull));
+
+		if (strcmp(unit, "line") != 0 && strcmp(unit, "order") != 0)
+			damaged(id, "its unit is neither 'line' nor 'order'");
+		m->unit = strcmp(unit, "order") == 0 ? SS_UNIT_ORDER : SS_UNIT_LINE;
+	}
 	if (m->max_length < 1 || m->max_length > 10000)
 		damaged(id, "max_length is out of range");
 	if (m->cols.n_cat != m->dims.n_features)

@@ -62,6 +62,7 @@ typedef struct CachedModel
 	int64		seed;			/* of its client split (hyperparameters) */
 	double		validation_fraction;
 	char	   *architecture;
+	int			unit;			/* ss_unit (train.h): hyperparameters' "unit", 'line' when absent */
 	int			n_plans;
 	SourcePlan	plans[MAX_SOURCE_PLANS];	/* never moved while the model lives */
 	uint64		plan_clock;

@@ -272,16 +272,12 @@ seqsales_predict(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "history query failed: %s", SPI_result_code_string(rc));
 	len = encode_history(m);
+	/*
+	 * No client key: a prediction compares the history with every stored
+	 * neighbour (a stored client may be its own: its history then is the
+	 * past it was stored with), the same for seqsales_predict_all.
+	 */
 	m->batch->client_key[0] = 0;
-	if (m->dims.arch == SS_ARCH_RANKER || m->dims.arch == SS_ARCH_HYBRID)
-	{
-		/* the key of the client's id as text (as training read it): never its own neighbour */
-		Oid			outfunc;
-		bool		varlena;
-
-		getTypeOutputInfo(plan->client_type, &outfunc, &varlena);
-		m->batch->client_key[0] = ss_client_key(OidOutputFunctionCall(outfunc, key));
-	}
 	if (len > 0)
 	{
 		/* one history: no OpenBLAS needed (ss_sgemm_plain, the packed kernel) */
@@ -431,7 +427,7 @@ score_batch(ScoreScan *s)
 						len = sb->len[i];
 
 			batch->lengths[b] = len;
-			batch->client_key[b] = ss_client_key(sb->ids[i]);
+			batch->client_key[b] = 0;	/* as seqsales_predict: no exclusion */
 			for (int t = 0; t < len; t++)
 			{
 				/* step t (oldest first) is the (len - 1 - t)-th event read */

@@ -58,7 +58,8 @@ seqsales_option_table(PG_FUNCTION_ARGS)
 
 		values[0] = CStringGetTextDatum(d->name);
 		values[1] = CStringGetTextDatum(d->kind == SS_OPT_INT ? "integer"
-										: d->kind == SS_OPT_REAL ? "real" : "boolean");
+										: d->kind == SS_OPT_REAL ? "real"
+										: d->kind == SS_OPT_CHOICE ? "text" : "boolean");
 		values[2] = Float8GetDatum(d->min);
 		values[3] = Float8GetDatum(d->max);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

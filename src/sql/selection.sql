@@ -6,13 +6,15 @@ CREATE FUNCTION seqsales_evaluate(
     OUT hit1 double precision, OUT hit3 double precision, OUT hit5 double precision,
     OUT hit10 double precision, OUT mrr10 double precision, OUT ndcg10 double precision,
     OUT coverage double precision, OUT macro_f1 double precision, OUT weighted_f1 double precision,
-    OUT hit3_repeat double precision, OUT hit3_new double precision, OUT clients bigint)
+    OUT hit3_repeat double precision, OUT hit3_new double precision, OUT clients bigint,
+    OUT unit text, OUT recall1 double precision, OUT recall3 double precision,
+    OUT recall5 double precision, OUT recall10 double precision)
 RETURNS record
 AS 'MODULE_PATHNAME', 'seqsales_evaluate'
 LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION seqsales_evaluate(text, regclass)
-IS 'Hit@k, MRR, NDCG, coverage and F1 of a model on held-out clients: its validation clients, or every client of source';
+IS 'Hit@k, MRR, NDCG, coverage and F1 of a model on held-out clients: its validation clients, or every client of source; for a model of unit order, next-order Hit@k, MRR@10 and Recall@k';
 
 CREATE FUNCTION seqsales_class_report(
     model_name text,
@@ -50,12 +52,14 @@ RETURNS TABLE (fold text, clients double precision, hit1 double precision, hit3 
                hit5 double precision, hit10 double precision, mrr10 double precision,
                ndcg10 double precision, coverage double precision, macro_f1 double precision,
                weighted_f1 double precision, hit3_repeat double precision, hit3_new double precision,
-               epochs double precision, seconds double precision)
+               epochs double precision, seconds double precision,
+               recall1 double precision, recall3 double precision, recall5 double precision,
+               recall10 double precision)
 AS 'MODULE_PATHNAME', 'seqsales_cross_validate'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION seqsales_cross_validate(regclass, name, name, name, name[], name[], text, jsonb, name, integer, text)
-IS 'Client-level K-fold cross-validation (md5 folds of the protocol): one row per fold, then mean and std; keep_models stores fold k as <keep_models>_fold<k>';
+IS 'Client-level K-fold cross-validation (md5 folds of the protocol): one row per fold, then mean and std; keep_models stores fold k as <keep_models>_fold<k>; with options {"unit": "order"}, next-order Hit@k, MRR@10 and Recall@k';
 
 -- ------------------------------------------------------------------ tuning
 
@@ -65,7 +69,7 @@ AS 'MODULE_PATHNAME', 'seqsales_option_table'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION seqsales_option_table()
-IS 'The options of seqsales_train: name, kind (integer, real, boolean) and range';
+IS 'The options of seqsales_train: name, kind (integer, real, boolean, text: one of a list, min and max the first and last index) and range';
 
 -- The default search space of seqsales_tune: the reference's (hidden size,
 -- layers, learning rate, dropout, focal gamma, weighted sampling, batch

@@ -80,12 +80,15 @@ test_options(void)
 		  set(&o, "window_stride", "number", "0", msg, hint) == SS_OPTION_OK && o.window_stride == 0 &&
 		  set(&o, "threads", "number", "64", msg, hint) == SS_OPTION_OK && o.threads == 64,
 		  "options: values at the ends of their ranges are set");
+	CHECK(o.unit == SS_UNIT_LINE && set(&o, "unit", "string", "order", msg, hint) == SS_OPTION_OK &&
+		  o.unit == SS_UNIT_ORDER && set(&o, "unit", "string", "line", msg, hint) == SS_OPTION_OK &&
+		  o.unit == SS_UNIT_LINE, "options: unit is 'line' by default, 'order' or 'line' when set");
 
 	before = o;
 	st = set(&o, "hiden_size", "number", "64", msg, hint);
 	CHECK(st == SS_OPTION_UNKNOWN && strcmp(msg, "unknown option \"hiden_size\"") == 0 &&
 		  strncmp(hint, "Known options: hidden_size, layers, ", 36) == 0 &&
-		  strcmp(hint + strlen(hint) - 8, "threads.") == 0 && memcmp(&o, &before, sizeof(o)) == 0,
+		  strcmp(hint + strlen(hint) - 5, "unit.") == 0 && memcmp(&o, &before, sizeof(o)) == 0,
 		  "options: an unknown key names itself and lists the known ones (%s)", hint);
 	st = set(&o, "hidden_size", "number", "0", msg, hint);
 	CHECK(st == SS_OPTION_OUT_OF_RANGE && strcmp(msg, "option \"hidden_size\" is out of range: 0") == 0 &&
@@ -141,7 +144,7 @@ test_options(void)
 				 " \"learning_rate\": 0.001, \"batch_size\": 256, \"epochs\": 30, \"patience\": 3,"
 				 " \"max_length\": 7, \"window_stride\": 3, \"samples_per_epoch\": 0, \"focal_gamma\": 2, \"class_weighting\": false,"
 				 " \"weighted_sampling\": false, \"inner_target_weight\": 1, \"validation_fraction\": 0.10000000000000001, \"seed\": 1,"
-				 " \"threads\": 1, \"attention_size\": 128, \"gradient_clip\": 5}") == 0,
+				 " \"threads\": 1, \"unit\": \"line\", \"attention_size\": 128, \"gradient_clip\": 5}") == 0,
 		  "options: written back as JSON (%s)", json);
 	CHECK(ss_options_to_json(&o, 128, NULL, 0) == n && ss_options_to_json(&o, 128, json, 10) == n &&
 		  strcmp(json, "{\"hidden_") == 0, "options: the JSON writer counts the whole length and cuts as snprintf");
@@ -176,7 +179,11 @@ test_options_errors_out(void)
 		{"hiden_size", "number", "64", "unknown option \"hiden_size\"",
 			"Known options: hidden_size, layers, embedding_scale, dropout, learning_rate, batch_size, "
 			"epochs, patience, max_length, window_stride, samples_per_epoch, focal_gamma, class_weighting, "
-		"weighted_sampling, inner_target_weight, validation_fraction, seed, threads."},
+		"weighted_sampling, inner_target_weight, validation_fraction, seed, threads, unit."},
+		{"unit", "string", "basket", "option \"unit\" has an unknown value: basket",
+		"\"unit\" is one of 'line', 'order'."},
+		{"unit", "number", "1", "option \"unit\" must be a string, not number",
+		"\"unit\" is one of 'line', 'order'."},
 	};
 	int			same = 1;
 	ss_train_options o;

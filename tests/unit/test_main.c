@@ -20,6 +20,7 @@ void		run_metrics_tests(void);
 void		run_model_file_tests(const char *fixture_dir);
 void		run_tpe_tests(void);
 void		run_counting_tests(void);
+void		run_order_tests(void);
 
 int
 main(int argc, char **argv)
@@ -45,6 +46,7 @@ main(int argc, char **argv)
 	run_metrics_tests();
 	run_tpe_tests();
 	run_counting_tests();
+	run_order_tests();
 	printf("1..%d\n", unit_passed + unit_failed);
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed > 0;

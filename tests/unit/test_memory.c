@@ -115,6 +115,7 @@ typedef struct shape
 				patience;
 	const char *what;
 	int			arch;			/* ss_arch_id (0: GRU4Rec) */
+	int			unit;			/* ss_unit (0: line) */
 } shape;
 
 static void
@@ -147,7 +148,8 @@ check_shape(const ss_dataset *data, const int32_t *fit, int n_fit, const int32_t
 	o.batch_size = s->batch_size;
 	o.threads = s->threads;
 	o.weighted_sampling = s->weighted;
-	o.class_weighting = s->weighted;
+	o.class_weighting = s->weighted && s->unit == SS_UNIT_LINE;
+	o.unit = s->unit;
 	o.window_stride = s->window_stride;
 	o.epochs = s->epochs;
 	o.patience = s->patience;
@@ -187,7 +189,13 @@ run_memory_tests(void)
 		{16, 1, 50, 256, 1, 0, 0, 2, 5, "lstm: hidden 16, max_length 50, batch 256", SS_ARCH_LSTM},
 		{8, 2, 200, 64, 2, 1, 0, 2, 5, "lstm: hidden 8, 2 layers, max_length 200, weighted draws, 2 threads",
 		SS_ARCH_LSTM},
+		{16, 1, 50, 64, 1, 0, 0, 2, 5, "unit order: hidden 16, max_length 50, batch 64", 0, SS_UNIT_ORDER},
+		{8, 1, 200, 32, 2, 1, 0, 2, 5, "unit order: max_length 200, weighted draws, 2 threads", 0,
+		SS_UNIT_ORDER},
+		{8, 1, 50, 64, 1, 0, 0, 2, 5, "unit order: lstm", SS_ARCH_LSTM, SS_UNIT_ORDER},
+		{8, 1, 50, 64, 1, 0, 0, 2, 5, "unit order: markov", SS_ARCH_MARKOV_ORDER, SS_UNIT_ORDER},
 	};
+	uint8_t    *order_start;
 	ss_rng		rng;
 	ss_dataset *data;
 	int32_t		fit[400],
@@ -197,6 +205,13 @@ run_memory_tests(void)
 
 	ss_rng_seed(&rng, 11);
 	data = make_data(200, 6, 1500, 12, &rng);
+	/* orders of 1 to 3 events */
+	order_start = SS_NEW_ARRAY(uint8_t, data->n_events);
+	for (int64_t r = 0; r < data->n_events; r++)
+		order_start[r] = ss_rng_below(&rng, 2) == 0;
+	for (int c = 0; c < data->n_clients; c++)
+		order_start[data->offsets[c]] = 1;
+	data->order_start = order_start;
 	/* every eighth client validates, client 11 (long) among them */
 	for (int c = 0; c < data->n_clients; c++)
 	{
@@ -207,5 +222,6 @@ run_memory_tests(void)
 	}
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
 		check_shape(data, fit, n_fit, val, n_val, &shapes[i]);
+	ss_free(order_start);
 	free_data(data);
 }
