@@ -15,7 +15,9 @@
 #include "blas.h"
 #include "interrupt.h"
 #include "layers.h"
+#include "gru4rec.h"
 #include "metrics.h"
+#include "ranker.h"
 #include "simd.h"
 #include "ss_alloc.h"
 
@@ -303,12 +305,41 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	int			n_workers;
 	const int	per_target = ss_arch_of(d)->one_target_per_window;
 	int64_t		n_draw;
+	float	   *start = NULL;	/* the hybrid's: the ranker it starts from */
 
 	memset(res, 0, sizeof(*res));
 	if ((err = ss_blas_load()) != NULL)
 		return err;
 	/* parallelism comes from our own workers: OpenBLAS stays single-threaded */
 	ss_blas_set_threads(1);
+
+	if (d->arch == SS_ARCH_HYBRID)
+	{
+		/*
+		 * The hybrid starts from the feature ranker trained on the same
+		 * clients (its head's weights and biases; the statistics are the
+		 * same counts), and from a validation of that start: the network
+		 * then only adds what it finds on top of counting, and early
+		 * stopping keeps the start when it finds nothing.  The ranker's
+		 * training is done and freed before the hybrid's begins (its peak
+		 * is below the hybrid's: train_memory.c).
+		 */
+		ss_dims		rd = *d;
+		ss_train_result rr;
+		ss_train_callbacks rcb = {0};
+
+		rd.arch = SS_ARCH_RANKER;
+		if (cb)
+		{
+			rcb.arg = cb->arg;
+			rcb.tick = cb->tick;	/* no epoch reports: the training log is the hybrid's */
+		}
+		if ((err = ss_train(&rd, data, fit, n_fit, val, n_val, opt, &rcb, &rr)) != NULL)
+			return err;
+		start = rr.params;
+		rr.params = NULL;
+		ss_train_result_free(&rr);
+	}
 
 	/*
 	 * Validation keeps the reference's windows whatever the training stride:
@@ -426,6 +457,20 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	}
 	if (ss_arch_of(d)->prepare != NULL)
 		ss_arch_of(d)->prepare(d, data, fit, n_fit, params);
+	if (start != NULL)
+	{
+		ss_ranker_params r;
+		ss_gru4rec_params h;
+
+		ss_ranker_bind(d, start, &r);
+		ss_gru4rec_bind(d, params, &h);
+		memcpy(h.head, r.w, sizeof(float) * SS_HIST_FEATURES);
+		for (int c = 0; c < C; c++)
+			h.b_o[c] = SS_HEAD_SCALE * r.b[c];
+		/* and a network's share of the logits that starts at 0 */
+		memset(h.w_o, 0, sizeof(float) * (size_t) C * 2 * d->hidden);
+		ss_free(start);
+	}
 	copy_params(res->params, params, n_params, cb);
 	n_draw = ss_epoch_draws(d, opt, n_w, n_fit);
 	adam = ss_adam_new(n_params, (float) opt->learning_rate);
@@ -458,8 +503,14 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	}
 	res->best_validation_hit3 = -1.0;
 	res->n_windows = n_w;
+	if (d->arch == SS_ARCH_HYBRID && n_vw > 0)
+	{
+		/* epoch 0: the start (the ranker's), kept unless an epoch validates better */
+		if (!validation_hit3(d, params, data, vw, n_vw, vsets, batch, ws, cb, &res->best_validation_hit3))
+			err = ss_train_cancelled;
+	}
 
-	for (int epoch = 1; epoch <= opt->epochs; epoch++)
+	for (int epoch = 1; err == NULL && epoch <= opt->epochs; epoch++)
 	{
 		ss_epoch_stats st;
 		double		t0 = now_seconds(),

@@ -292,6 +292,35 @@ blas_bytes(const ss_dims *d, int64_t longest)
 	return bytes < SS_BLAS_BUFFER ? bytes : SS_BLAS_BUFFER;
 }
 
+/*
+ * The hybrid first trains its ranker (train.c) and frees it before its own
+ * training: the peak is the larger of the two.
+ */
+static int64_t
+staged_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
+			 const int32_t *val, int n_val, const ss_train_options *o,
+			 int64_t *n_allocs, int64_t *longest)
+{
+	int64_t		bytes = core_bytes(d, data, fit, n_fit, val, n_val, o, n_allocs, longest);
+
+	if (d->arch == SS_ARCH_HYBRID)
+	{
+		ss_dims		rd = *d;
+		int64_t		r_allocs,
+					r_longest,
+					r;
+
+		rd.arch = SS_ARCH_RANKER;
+		r = core_bytes(&rd, data, fit, n_fit, val, n_val, o, &r_allocs, &r_longest);
+		if (r + r_allocs * SS_ALLOC_OVERHEAD > bytes + *n_allocs * SS_ALLOC_OVERHEAD)
+		{
+			bytes = r;
+			*n_allocs = r_allocs;
+		}
+	}
+	return bytes;
+}
+
 int64_t
 ss_train_core_memory(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
 					 const int32_t *val, int n_val, const ss_train_options *o)
@@ -299,7 +328,7 @@ ss_train_core_memory(const ss_dims *d, const ss_dataset *data, const int32_t *fi
 	int64_t		n_allocs,
 				longest;
 
-	return core_bytes(d, data, fit, n_fit, val, n_val, o, &n_allocs, &longest);
+	return staged_bytes(d, data, fit, n_fit, val, n_val, o, &n_allocs, &longest);
 }
 
 int64_t
@@ -310,7 +339,7 @@ ss_train_memory_estimate(const ss_dims *d, const ss_dataset *data, const int32_t
 	const int	n_workers = o->threads < 1 ? 1 : (o->threads > SS_MAX_THREADS ? SS_MAX_THREADS : o->threads);
 	int64_t		n_allocs,
 				longest,
-				core = core_bytes(d, data, fit, n_fit, val, n_val, o, &n_allocs, &longest),
+				core = staged_bytes(d, data, fit, n_fit, val, n_val, o, &n_allocs, &longest),
 				training = core + n_allocs * SS_ALLOC_OVERHEAD
 		+ SS_BLAS_LIBRARY + n_workers * blas_bytes(d, longest);
 
