@@ -381,6 +381,148 @@ test_gradients(int arch, float dropout)
 	free_data(data);
 }
 
+/* 1 when every float of x[0 .. n) is finite */
+static int
+all_finite(const float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Hostile histories, C = 1 and C = 3, statistics counted on no client and
+ * on clients whose events are all unknown or all in one order: sequences
+ * of 1 to 5 events, unknown categories (id 1), a sequence of unknown
+ * events only, no order start after the first event.  Every feature and
+ * every logit (queries at every position and at the last) is finite, and
+ * a query's logits do not change when the padding after its sequence and
+ * the other sequences of the batch are rewritten.
+ */
+static void
+test_hostile_histories(int arch, int C, int n_fit)
+{
+	/* client 0: one unknown event; client 1: three unknown in one order; client 2: five known, one order */
+	static const int32_t raw[9] = {-1, -1, -1, -1, 0, 0, 0, 0, 0};
+	static const uint8_t raw_starts[9] = {1, 1, 0, 0, 1, 0, 0, 0, 0};
+	ss_dataset *data = SS_NEW_ARRAY(ss_dataset, 1);
+	int32_t		target[9];
+	uint8_t		starts[9];
+	const int32_t fit[3] = {0, 1, 2};
+	const int	B = 4,
+				T = 5,
+				lengths[4] = {5, 3, 2, 1};
+	ss_dims		d;
+	float	   *params,
+			   *logits,
+			   *x = SS_NEW_ARRAY(float, SS_HIST_FEATURES * C),
+			   *scratch = SS_NEW_ARRAY(float, ss_hist_scratch_floats(C)),
+			   *last = SS_NEW_ARRAY(float, (int64_t) B * C);
+	ss_batch   *batch;
+	ss_workspace *ws = ss_workspace_new();
+	ss_hist_stats st;
+	int			finite = 1,
+				same = 1,
+				n_q;
+
+	data->n_clients = 3;
+	data->n_events = 9;
+	data->offsets = SS_NEW_ARRAY(int64_t, 4);
+	data->offsets[1] = 1;
+	data->offsets[2] = 4;
+	data->offsets[3] = 9;
+	data->cat_in = SS_NEW_ARRAY(int32_t, 9);
+	data->feat_in = SS_NEW_ARRAY(int32_t, 1);
+	data->num_in = SS_NEW_ARRAY(float, 1);
+	for (int i = 0; i < 9; i++)
+	{
+		target[i] = raw[i] < 0 ? -1 : (i * 2) % C;
+		starts[i] = raw_starts[i];
+		data->cat_in[i] = target[i] < 0 ? 1 : target[i] + SS_N_RESERVED;
+	}
+	data->target = target;
+	data->order_start = starts;
+
+	memset(&d, 0, sizeof(d));
+	d.arch = arch;
+	d.n_classes = C;
+	d.n_numeric = 1;
+	d.hidden = 4;
+	d.layers = 1;
+	d.attn = 3;
+	ss_dims_finish(&d, 1.0);
+	params = SS_NEW_ARRAY(float, ss_param_count(&d));
+	ss_params_init(&d, params, &rng);
+	ss_arch_of(&d)->prepare(&d, data, fit, n_fit, params);
+	finite &= all_finite(params, ss_param_count(&d));
+	ss_hist_stats_bind(C, arch == SS_ARCH_RANKER ? params + SS_HIST_FEATURES + C
+					   : params + ss_param_count(&d) - ss_hist_stats_floats(C), &st);
+
+	batch = ss_batch_new(&d, B, T);
+	for (int round = 0; round < 2; round++)
+	{
+		batch->B = B;
+		batch->T = T;
+		for (int b = 0; b < B; b++)
+		{
+			batch->lengths[b] = lengths[b];
+			batch->client_key[b] = (uint32_t) b + 1;
+			for (int t = 0; t < T; t++)
+			{
+				int64_t		p = (int64_t) t * B + b;
+				int			valid = t < lengths[b];
+
+				/* sequence 2: unknown events only; 0: a single order; padding rewritten in round 1 */
+				if (valid && b != 0)
+					batch->cat[p] = b == 2 ? 1 : (t % 2 ? 1 : SS_N_RESERVED + (t % C));
+				else if (valid)
+					batch->cat[p] = SS_N_RESERVED + (t % C);
+				else
+					batch->cat[p] = round == 0 ? 0 : SS_N_RESERVED + ((t + b) % C);
+				if (round == 1 && valid && b != 0)
+					batch->cat[p] = SS_N_RESERVED + ((3 * t + b) % C);	/* the other sequences */
+				batch->num[p] = valid ? 0.5f : (round == 0 ? 0.0f : 9.0f);
+				batch->order_start[p] = valid ? (t == 0 || (b == 1 && t == 2)) : (uint8_t) round;
+				batch->target[p] = valid || round == 1 ? (t + b) % C : -1;
+				batch->target_ends[p] = 1;
+			}
+		}
+		for (int b = 0; b < B; b++)
+			for (int t = 0; t < lengths[b]; t++)
+			{
+				ss_hist_features(C, &st, batch, t, b, x, scratch);
+				finite &= all_finite(x, SS_HIST_FEATURES * C);
+			}
+		if (round == 0)
+		{
+			n_q = ss_model_forward(&d, params, batch, SS_QUERY_TARGETS, 0.0f, NULL, ws, &logits, NULL, NULL);
+			finite &= n_q == 5 + 3 + 2 + 1 && all_finite(logits, (int64_t) n_q * C);
+		}
+		n_q = ss_model_forward(&d, params, batch, SS_QUERY_LAST, 0.0f, NULL, ws, &logits, NULL, NULL);
+		finite &= n_q == B && all_finite(logits, (int64_t) B * C);
+		if (round == 0)
+			memcpy(last, logits, sizeof(float) * B * C);
+		else
+			same = memcmp(last, logits, sizeof(float) * C) == 0;	/* sequence 0's */
+	}
+	CHECK(finite, "%s, C = %d, statistics of %d clients (unknown events, one order): finite features and logits "
+		  "at every position of sequences of 1 to 5 events", ss_arch_of(&d)->name, C, n_fit);
+	CHECK(same, "%s, C = %d: a query's logits ignore the padding after its sequence and the other sequences",
+		  ss_arch_of(&d)->name, C);
+	ss_free(params);
+	ss_free(x);
+	ss_free(scratch);
+	ss_free(last);
+	ss_batch_free(batch);
+	ss_workspace_free(ws);
+	ss_free(data->offsets);
+	ss_free(data->cat_in);
+	ss_free(data->feat_in);
+	ss_free(data->num_in);
+	ss_free(data);
+}
+
 void		run_history_tests(void);
 
 void
@@ -393,4 +535,10 @@ run_history_tests(void)
 	test_gradients(SS_ARCH_RANKER, 0.0f);
 	test_gradients(SS_ARCH_HYBRID, 0.0f);
 	test_gradients(SS_ARCH_HYBRID, 0.3f);
+	for (int n_fit = 0; n_fit <= 3; n_fit += 3)
+		for (int C = 1; C <= 3; C += 2)
+		{
+			test_hostile_histories(SS_ARCH_RANKER, C, n_fit);
+			test_hostile_histories(SS_ARCH_HYBRID, C, n_fit);
+		}
 }
