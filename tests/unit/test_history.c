@@ -17,6 +17,7 @@
 #include "../../src/core/blob.h"
 #include "../../src/core/gru4rec.h"
 #include "../../src/core/history.h"
+#include "../../src/core/interrupt.h"
 #include "../../src/core/layers.h"
 #include "../../src/core/model.h"
 #include "../../src/core/ranker.h"
@@ -523,6 +524,50 @@ test_hostile_histories(int arch, int C, int n_fit)
 	ss_free(data);
 }
 
+/*
+ * The neighbours' feature polls for an interrupt between queries (some
+ * 0.8 ms each at C = 4000): cut short at its first poll, it leaves the
+ * later queries' slices as they were and the span reports the interrupt.
+ */
+static void
+test_neighbours_interrupt(void)
+{
+	const int	C = 200,
+				n_q = 40;
+	const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
+	float	   *stats = SS_NEW_ARRAY(float, ss_hist_stats_floats(C));
+	float	   *x = SS_NEW_ARRAY(float, n_q * FC);
+	float	   *scratch = SS_NEW_ARRAY(float, ss_hist_neighbours_floats(n_q));
+	uint32_t	keys[40] = {0};
+	ss_hist_stats s;
+	int			interrupted,
+				untouched = 1;
+	int64_t		polls;
+
+	ss_hist_stats_bind(C, stats, &s);
+	for (int j = 0; j < SS_HIST_NEIGHBOURS; j++)
+		s.nb[(int64_t) j * (C + 2) + 2 + j % C] = 1.0f;
+	for (int i = 0; i < n_q; i++)
+		x[i * FC + 15 * C + i % C] = 3.0f;
+	ss_interrupt_begin();
+	ss_interrupt_inject(1);
+	ss_hist_neighbours(C, &s, n_q, keys, x, scratch);
+	polls = ss_interrupt_polls();
+	interrupted = ss_interrupt_end();
+	ss_interrupt_inject(0);
+	for (int i = 0; i < n_q; i++)
+		untouched &= x[i * FC + 15 * C + i % C] == 3.0f;
+	CHECK(interrupted && polls >= 1 && untouched,
+		  "history: the neighbours' feature stops at an interrupt, before the queries' slices are rewritten "
+		  "(%lld polls)", (long long) polls);
+	ss_hist_neighbours(C, &s, n_q, keys, x, scratch);
+	CHECK(fabsf(x[15 * C + 0] - 1.0f) < 1e-6 && x[15 * C + 1] == 0.0f,
+		  "history: outside a watched span it runs whole (a query's only neighbours: its category's)");
+	ss_free(stats);
+	ss_free(x);
+	ss_free(scratch);
+}
+
 void		run_history_tests(void);
 
 void
@@ -530,6 +575,7 @@ run_history_tests(void)
 {
 	ss_rng_seed(&rng, 11);
 	test_stats_and_features();
+	test_neighbours_interrupt();
 	test_no_target_leak(SS_ARCH_RANKER);
 	test_no_target_leak(SS_ARCH_HYBRID);
 	test_gradients(SS_ARCH_RANKER, 0.0f);
