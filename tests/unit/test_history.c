@@ -568,6 +568,62 @@ test_neighbours_interrupt(void)
 	ss_free(scratch);
 }
 
+/*
+ * A ranker or hybrid blob whose header was tampered with fails to decode
+ * with a message, allocating nothing: another category count (the
+ * parameter count no longer matches), another parameter count, more
+ * categories than the architecture serves, a truncated blob.
+ */
+static void
+test_blob_hostile(int arch)
+{
+	ss_dims		d,
+				back;
+	float	   *params,
+			   *decoded = (float *) 1;
+	uint8_t    *blob;
+	size_t		len;
+	int64_t		n;
+	const char *err[4];
+	uint64_t	count;
+	int			ok = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.arch = arch;
+	d.n_classes = 4;
+	d.hidden = 4;
+	d.layers = 1;
+	d.attn = 3;
+	ss_dims_finish(&d, 1.0);
+	n = ss_param_count(&d);
+	params = SS_NEW_ARRAY(float, n);
+	len = ss_blob_size(&d);
+	blob = ss_alloc(len);
+	for (int k = 0; k < 4; k++)
+	{
+		const size_t n_at = len - 4 - 4 * (size_t) n - 8;	/* the u64 parameter count */
+		uint32_t	classes = k == 0 ? 5 : 4001;
+
+		ss_blob_encode(&d, params, blob);
+		if (k == 0 || k == 2)
+			memcpy(blob + 12, &classes, 4);	/* the category count, the first dimension */
+		else if (k == 1)
+		{
+			memcpy(&count, blob + n_at, 8);
+			count++;
+			memcpy(blob + n_at, &count, 8);
+		}
+		err[k] = ss_blob_decode(blob, k == 3 ? len - 4 : len, &back, &decoded);
+		ok &= err[k] != NULL && decoded == NULL;
+	}
+	CHECK(ok && strstr(err[0], "parameter count") && strstr(err[1], "parameter count")
+		  && strstr(err[2], "out of range") && strstr(err[3], "length"),
+		  "%s: a blob with another category count, parameter count, 4001 categories or truncated fails to decode "
+		  "(%s; %s; %s; %s)", ss_arch_of(&d)->name, err[0], err[1], err[2], err[3]);
+	ss_free(params);
+	ss_free(blob);
+}
+
 void		run_history_tests(void);
 
 void
@@ -576,6 +632,8 @@ run_history_tests(void)
 	ss_rng_seed(&rng, 11);
 	test_stats_and_features();
 	test_neighbours_interrupt();
+	test_blob_hostile(SS_ARCH_RANKER);
+	test_blob_hostile(SS_ARCH_HYBRID);
 	test_no_target_leak(SS_ARCH_RANKER);
 	test_no_target_leak(SS_ARCH_HYBRID);
 	test_gradients(SS_ARCH_RANKER, 0.0f);
