@@ -62,3 +62,62 @@ SELECT seqsales_train('hs_fit', model_name => 'hs_pop', architecture => 'popular
 SELECT * FROM seqsales_history_weights('hs_pop');
 SELECT * FROM seqsales_history_weights(NULL);
 SELECT * FROM seqsales_history_weights('no_such_model');
+
+-- another role's model: its weights are as invisible as its row, even once this
+-- backend has it in its cache; a grant opens them
+CREATE ROLE ss_hw_owner;
+CREATE ROLE ss_hw_other;
+GRANT SELECT ON hs_orders, hs_fit TO ss_hw_owner, ss_hw_other;
+SET ROLE ss_hw_owner;
+SELECT seqsales_train('hs_fit', model_name => 'hs_owned', architecture => 'ranker', tiebreak_column => 'line',
+                      options => '{"epochs": 2}') > 0 AS owner_trained;
+SELECT count(*) AS owner_reads FROM seqsales_history_weights('hs_owned');
+SET ROLE ss_hw_other;
+SELECT count(*) FROM seqsales_history_weights('hs_owned');
+SELECT count(*) FROM seqsales_history_weights('hs_ranker');
+SET ROLE ss_hw_owner;
+SELECT seqsales_grant('hs_owned', 'ss_hw_other') AS granted;
+SET ROLE ss_hw_other;
+SELECT count(*) AS other_reads_granted FROM seqsales_history_weights('hs_owned');
+RESET ROLE;
+SELECT seqsales_drop_model('hs_owned') AS dropped;
+REVOKE SELECT ON hs_orders, hs_fit FROM ss_hw_owner, ss_hw_other;
+DROP ROLE ss_hw_owner, ss_hw_other;
+
+-- degenerate data: one category; every event of a client in one order (no later
+-- order: no next-order target); next-order training on 2 threads; each trains,
+-- predicts, batch-scores and evaluates with finite figures
+CREATE VIEW hs_one_cat AS SELECT client_id, ordered_at, 'X'::text AS category, line FROM hs_fit;
+CREATE VIEW hs_one_order AS SELECT client_id, 1 AS ordered_at, category, 2 * ordered_at + line AS line FROM hs_fit;
+SELECT a || '/' || v AS model,
+       seqsales_train('hs_' || v, model_name => 'hs_' || v || '_' || a, architecture => a, tiebreak_column => 'line',
+                      options => '{"epochs": 2, "hidden_size": 8, "threads": 2}') > 0 AS trained
+FROM unnest(ARRAY['ranker', 'hybrid']) a, unnest(ARRAY['one_cat', 'one_order']) v ORDER BY 1;
+SELECT seqsales_train('hs_fit', model_name => 'hs_order_' || a, architecture => a, tiebreak_column => 'line',
+                      options => '{"epochs": 2, "hidden_size": 8, "threads": 2, "unit": "order"}') > 0 AS trained
+FROM unnest(ARRAY['ranker', 'hybrid']) a;
+SELECT seqsales_train('hs_one_order', model_name => 'hs_none', architecture => 'ranker',
+                      options => '{"unit": "order"}');
+SELECT m AS model, p.category IS NOT NULL AND p.probability > 0 AND p.probability <= 1 AS finite
+FROM unnest(ARRAY['hs_one_cat_ranker', 'hs_one_cat_hybrid', 'hs_one_order_ranker', 'hs_one_order_hybrid',
+                  'hs_order_ranker', 'hs_order_hybrid']) m,
+     seqsales_predict('c1', 1, m, 'hs_one_cat') p ORDER BY 1;
+SELECT m AS model, count(*) AS rows, bool_and(probability BETWEEN 0 AND 1) AS finite
+FROM unnest(ARRAY['hs_one_cat_ranker', 'hs_one_cat_hybrid', 'hs_one_order_ranker', 'hs_one_order_hybrid',
+                  'hs_order_ranker', 'hs_order_hybrid']) m,
+     seqsales_predict_all(2, m, 'hs_test') GROUP BY m ORDER BY 1;
+SELECT m AS model, e.clients, e.hit3 BETWEEN 0 AND 1 AS finite, e.unit
+FROM unnest(ARRAY['hs_one_cat_ranker', 'hs_one_cat_hybrid', 'hs_one_order_ranker', 'hs_one_order_hybrid',
+                  'hs_order_ranker', 'hs_order_hybrid']) m,
+     seqsales_evaluate(m, 'hs_test') e ORDER BY 1;
+SELECT m AS model, bool_and(weight = weight AND abs(weight) < 1e6) AS finite
+FROM unnest(ARRAY['hs_one_cat_ranker', 'hs_one_cat_hybrid', 'hs_order_ranker', 'hs_order_hybrid']) m,
+     seqsales_history_weights(m) GROUP BY m ORDER BY 1;
+
+-- more than 4000 categories: refused before anything is allocated
+CREATE TABLE hs_wide AS SELECT 'w' || (i % 300) AS client_id, i / 300 AS ordered_at, 'k' || i AS category
+FROM generate_series(0, 4000) i;
+SELECT seqsales_train('hs_wide', model_name => 'hs_wide_ranker', architecture => 'ranker',
+                      options => '{"validation_fraction": 0}');
+SELECT seqsales_train('hs_wide', model_name => 'hs_wide_hybrid', options => '{"validation_fraction": 0}');
+DROP TABLE hs_wide;

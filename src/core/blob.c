@@ -135,6 +135,9 @@ decode(const uint8_t *blob, size_t len, ss_dims *d, float **params, int in_place
 		d->feature_vocab[j] = (int) v;
 	}
 	d->input_dim = D + ss_extra_inputs(d->arch);
+	/* what the architecture cannot serve (the ranker's and hybrid's 4000 categories) */
+	if (ss_arch_of(d)->check != NULL && ss_arch_of(d)->check(d) != NULL)
+		return "weight blob has a dimension out of range";
 	memcpy(&n, p, 8);
 	p += 8;
 	if (n != (uint64_t) ss_param_count(d))

@@ -449,6 +449,8 @@ gru4rec_forward(const ss_dims *d, const float *params,
 			keys[i] = batch->client_key[qb[i]];
 		}
 		ss_hist_neighbours(C, &p.stats, n_q, keys, hx, WSF(WS_HNB, ss_hist_neighbours_floats(n_q)));
+		if (ss_interrupted())
+			goto cut;
 		for (int i = 0; i < n_q; i++)
 			ss_hist_head_forward(C, w, hx + i * FC, logits + (int64_t) i * C);
 	}

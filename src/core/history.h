@@ -100,6 +100,8 @@ int64_t		ss_hist_neighbours_floats(int64_t n_q);
  * as ss_hist_features left them; keys[i]: query i's client key, 0 = none):
  * the similarities of every query with every stored client in one matrix
  * product, then each query's SS_HIST_TOP most similar (itself excluded).
+ * Polls for an interrupt (interrupt.h) between queries: when cut short,
+ * feature 15 of the queries is undefined.
  */
 void		ss_hist_neighbours(int C, const ss_hist_stats *s, int n_q, const uint32_t *keys,
 							   float *x, float *scratch);

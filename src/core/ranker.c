@@ -158,6 +158,8 @@ ranker_forward(const ss_dims *d, const float *params, const ss_batch *batch,
 		keys[i] = batch->client_key[qb[i]];
 	}
 	ss_hist_neighbours(C, &p.stats, n_q, keys, x, SS_WSF(ws, WS_NB, ss_hist_neighbours_floats(n_q)));
+	if (ss_interrupted())
+		ws->n_q = n_q = 0;		/* interrupt.h: nothing for the caller to read */
 	for (int i = 0; i < n_q; i++)
 	{
 		float	   *li = logits + (int64_t) i * C;

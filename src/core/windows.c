@@ -113,8 +113,11 @@ fill_inputs(const ss_dataset *data, const ss_window *w, int n, ss_batch *batch)
 			int64_t		p = (int64_t) t * n + b;
 
 			batch->cat[p] = data->cat_in[row];
-			memcpy(batch->feat + p * F, data->feat_in + row * F, sizeof(int32_t) * F);
-			memcpy(batch->num + p * N, data->num_in + row * N, sizeof(float) * N);
+			/* a dataset without features or numerics may leave their arrays NULL */
+			if (F > 0)
+				memcpy(batch->feat + p * F, data->feat_in + row * F, sizeof(int32_t) * F);
+			if (N > 0)
+				memcpy(batch->num + p * N, data->num_in + row * N, sizeof(float) * N);
 			batch->order_start[p] = (uint8_t) ss_row_starts_order(data, row);
 		}
 	}

@@ -17,6 +17,7 @@
 #include "../../src/core/blob.h"
 #include "../../src/core/gru4rec.h"
 #include "../../src/core/history.h"
+#include "../../src/core/interrupt.h"
 #include "../../src/core/layers.h"
 #include "../../src/core/model.h"
 #include "../../src/core/ranker.h"
@@ -381,6 +382,248 @@ test_gradients(int arch, float dropout)
 	free_data(data);
 }
 
+/* 1 when every float of x[0 .. n) is finite */
+static int
+all_finite(const float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Hostile histories, C = 1 and C = 3, statistics counted on no client and
+ * on clients whose events are all unknown or all in one order: sequences
+ * of 1 to 5 events, unknown categories (id 1), a sequence of unknown
+ * events only, no order start after the first event.  Every feature and
+ * every logit (queries at every position and at the last) is finite, and
+ * a query's logits do not change when the padding after its sequence and
+ * the other sequences of the batch are rewritten.
+ */
+static void
+test_hostile_histories(int arch, int C, int n_fit)
+{
+	/* client 0: one unknown event; client 1: three unknown in one order; client 2: five known, one order */
+	static const int32_t raw[9] = {-1, -1, -1, -1, 0, 0, 0, 0, 0};
+	static const uint8_t raw_starts[9] = {1, 1, 0, 0, 1, 0, 0, 0, 0};
+	ss_dataset *data = SS_NEW_ARRAY(ss_dataset, 1);
+	int32_t		target[9];
+	uint8_t		starts[9];
+	const int32_t fit[3] = {0, 1, 2};
+	const int	B = 4,
+				T = 5,
+				lengths[4] = {5, 3, 2, 1};
+	ss_dims		d;
+	float	   *params,
+			   *logits,
+			   *x = SS_NEW_ARRAY(float, SS_HIST_FEATURES * C),
+			   *scratch = SS_NEW_ARRAY(float, ss_hist_scratch_floats(C)),
+			   *last = SS_NEW_ARRAY(float, (int64_t) B * C);
+	ss_batch   *batch;
+	ss_workspace *ws = ss_workspace_new();
+	ss_hist_stats st;
+	int			finite = 1,
+				same = 1,
+				n_q;
+
+	data->n_clients = 3;
+	data->n_events = 9;
+	data->offsets = SS_NEW_ARRAY(int64_t, 4);
+	data->offsets[1] = 1;
+	data->offsets[2] = 4;
+	data->offsets[3] = 9;
+	data->cat_in = SS_NEW_ARRAY(int32_t, 9);
+	data->feat_in = SS_NEW_ARRAY(int32_t, 1);
+	data->num_in = SS_NEW_ARRAY(float, 1);
+	for (int i = 0; i < 9; i++)
+	{
+		target[i] = raw[i] < 0 ? -1 : (i * 2) % C;
+		starts[i] = raw_starts[i];
+		data->cat_in[i] = target[i] < 0 ? 1 : target[i] + SS_N_RESERVED;
+	}
+	data->target = target;
+	data->order_start = starts;
+
+	memset(&d, 0, sizeof(d));
+	d.arch = arch;
+	d.n_classes = C;
+	d.n_numeric = 1;
+	d.hidden = 4;
+	d.layers = 1;
+	d.attn = 3;
+	ss_dims_finish(&d, 1.0);
+	params = SS_NEW_ARRAY(float, ss_param_count(&d));
+	ss_params_init(&d, params, &rng);
+	ss_arch_of(&d)->prepare(&d, data, fit, n_fit, params);
+	finite &= all_finite(params, ss_param_count(&d));
+	ss_hist_stats_bind(C, arch == SS_ARCH_RANKER ? params + SS_HIST_FEATURES + C
+					   : params + ss_param_count(&d) - ss_hist_stats_floats(C), &st);
+
+	batch = ss_batch_new(&d, B, T);
+	for (int round = 0; round < 2; round++)
+	{
+		batch->B = B;
+		batch->T = T;
+		for (int b = 0; b < B; b++)
+		{
+			batch->lengths[b] = lengths[b];
+			batch->client_key[b] = (uint32_t) b + 1;
+			for (int t = 0; t < T; t++)
+			{
+				int64_t		p = (int64_t) t * B + b;
+				int			valid = t < lengths[b];
+
+				/* sequence 2: unknown events only; 0: a single order; padding rewritten in round 1 */
+				if (valid && b != 0)
+					batch->cat[p] = b == 2 ? 1 : (t % 2 ? 1 : SS_N_RESERVED + (t % C));
+				else if (valid)
+					batch->cat[p] = SS_N_RESERVED + (t % C);
+				else
+					batch->cat[p] = round == 0 ? 0 : SS_N_RESERVED + ((t + b) % C);
+				if (round == 1 && valid && b != 0)
+					batch->cat[p] = SS_N_RESERVED + ((3 * t + b) % C);	/* the other sequences */
+				batch->num[p] = valid ? 0.5f : (round == 0 ? 0.0f : 9.0f);
+				batch->order_start[p] = valid ? (t == 0 || (b == 1 && t == 2)) : (uint8_t) round;
+				batch->target[p] = valid || round == 1 ? (t + b) % C : -1;
+				batch->target_ends[p] = 1;
+			}
+		}
+		for (int b = 0; b < B; b++)
+			for (int t = 0; t < lengths[b]; t++)
+			{
+				ss_hist_features(C, &st, batch, t, b, x, scratch);
+				finite &= all_finite(x, SS_HIST_FEATURES * C);
+			}
+		if (round == 0)
+		{
+			n_q = ss_model_forward(&d, params, batch, SS_QUERY_TARGETS, 0.0f, NULL, ws, &logits, NULL, NULL);
+			finite &= n_q == 5 + 3 + 2 + 1 && all_finite(logits, (int64_t) n_q * C);
+		}
+		n_q = ss_model_forward(&d, params, batch, SS_QUERY_LAST, 0.0f, NULL, ws, &logits, NULL, NULL);
+		finite &= n_q == B && all_finite(logits, (int64_t) B * C);
+		if (round == 0)
+			memcpy(last, logits, sizeof(float) * B * C);
+		else
+			same = memcmp(last, logits, sizeof(float) * C) == 0;	/* sequence 0's */
+	}
+	CHECK(finite, "%s, C = %d, statistics of %d clients (unknown events, one order): finite features and logits "
+		  "at every position of sequences of 1 to 5 events", ss_arch_of(&d)->name, C, n_fit);
+	CHECK(same, "%s, C = %d: a query's logits ignore the padding after its sequence and the other sequences",
+		  ss_arch_of(&d)->name, C);
+	ss_free(params);
+	ss_free(x);
+	ss_free(scratch);
+	ss_free(last);
+	ss_batch_free(batch);
+	ss_workspace_free(ws);
+	ss_free(data->offsets);
+	ss_free(data->cat_in);
+	ss_free(data->feat_in);
+	ss_free(data->num_in);
+	ss_free(data);
+}
+
+/*
+ * The neighbours' feature polls for an interrupt between queries (some
+ * 0.8 ms each at C = 4000): cut short at its first poll, it leaves the
+ * later queries' slices as they were and the span reports the interrupt.
+ */
+static void
+test_neighbours_interrupt(void)
+{
+	const int	C = 200,
+				n_q = 40;
+	const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
+	float	   *stats = SS_NEW_ARRAY(float, ss_hist_stats_floats(C));
+	float	   *x = SS_NEW_ARRAY(float, n_q * FC);
+	float	   *scratch = SS_NEW_ARRAY(float, ss_hist_neighbours_floats(n_q));
+	uint32_t	keys[40] = {0};
+	ss_hist_stats s;
+	int			interrupted,
+				untouched = 1;
+	int64_t		polls;
+
+	ss_hist_stats_bind(C, stats, &s);
+	for (int j = 0; j < SS_HIST_NEIGHBOURS; j++)
+		s.nb[(int64_t) j * (C + 2) + 2 + j % C] = 1.0f;
+	for (int i = 0; i < n_q; i++)
+		x[i * FC + 15 * C + i % C] = 3.0f;
+	ss_interrupt_begin();
+	ss_interrupt_inject(1);
+	ss_hist_neighbours(C, &s, n_q, keys, x, scratch);
+	polls = ss_interrupt_polls();
+	interrupted = ss_interrupt_end();
+	ss_interrupt_inject(0);
+	for (int i = 0; i < n_q; i++)
+		untouched &= x[i * FC + 15 * C + i % C] == 3.0f;
+	CHECK(interrupted && polls >= 1 && untouched,
+		  "history: the neighbours' feature stops at an interrupt, before the queries' slices are rewritten "
+		  "(%lld polls)", (long long) polls);
+	ss_hist_neighbours(C, &s, n_q, keys, x, scratch);
+	CHECK(fabsf(x[15 * C + 0] - 1.0f) < 1e-6 && x[15 * C + 1] == 0.0f,
+		  "history: outside a watched span it runs whole (a query's only neighbours: its category's)");
+	ss_free(stats);
+	ss_free(x);
+	ss_free(scratch);
+}
+
+/*
+ * A ranker or hybrid blob whose header was tampered with fails to decode
+ * with a message, allocating nothing: another category count (the
+ * parameter count no longer matches), another parameter count, more
+ * categories than the architecture serves, a truncated blob.
+ */
+static void
+test_blob_hostile(int arch)
+{
+	ss_dims		d,
+				back;
+	float	   *params,
+			   *decoded = (float *) 1;
+	uint8_t    *blob;
+	size_t		len;
+	int64_t		n;
+	const char *err[4];
+	uint64_t	count;
+	int			ok = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.arch = arch;
+	d.n_classes = 4;
+	d.hidden = 4;
+	d.layers = 1;
+	d.attn = 3;
+	ss_dims_finish(&d, 1.0);
+	n = ss_param_count(&d);
+	params = SS_NEW_ARRAY(float, n);
+	len = ss_blob_size(&d);
+	blob = ss_alloc(len);
+	for (int k = 0; k < 4; k++)
+	{
+		const size_t n_at = len - 4 - 4 * (size_t) n - 8;	/* the u64 parameter count */
+		uint32_t	classes = k == 0 ? 5 : 4001;
+
+		ss_blob_encode(&d, params, blob);
+		if (k == 0 || k == 2)
+			memcpy(blob + 12, &classes, 4);	/* the category count, the first dimension */
+		else if (k == 1)
+		{
+			memcpy(&count, blob + n_at, 8);
+			count++;
+			memcpy(blob + n_at, &count, 8);
+		}
+		err[k] = ss_blob_decode(blob, k == 3 ? len - 4 : len, &back, &decoded);
+		ok &= err[k] != NULL && decoded == NULL;
+	}
+	CHECK(ok && strstr(err[0], "parameter count") && strstr(err[1], "parameter count")
+		  && strstr(err[2], "out of range") && strstr(err[3], "length"),
+		  "%s: a blob with another category count, parameter count, 4001 categories or truncated fails to decode "
+		  "(%s; %s; %s; %s)", ss_arch_of(&d)->name, err[0], err[1], err[2], err[3]);
+	ss_free(params);
+	ss_free(blob);
+}
+
 void		run_history_tests(void);
 
 void
@@ -388,9 +631,18 @@ run_history_tests(void)
 {
 	ss_rng_seed(&rng, 11);
 	test_stats_and_features();
+	test_neighbours_interrupt();
+	test_blob_hostile(SS_ARCH_RANKER);
+	test_blob_hostile(SS_ARCH_HYBRID);
 	test_no_target_leak(SS_ARCH_RANKER);
 	test_no_target_leak(SS_ARCH_HYBRID);
 	test_gradients(SS_ARCH_RANKER, 0.0f);
 	test_gradients(SS_ARCH_HYBRID, 0.0f);
 	test_gradients(SS_ARCH_HYBRID, 0.3f);
+	for (int n_fit = 0; n_fit <= 3; n_fit += 3)
+		for (int C = 1; C <= 3; C += 2)
+		{
+			test_hostile_histories(SS_ARCH_RANKER, C, n_fit);
+			test_hostile_histories(SS_ARCH_HYBRID, C, n_fit);
+		}
 }

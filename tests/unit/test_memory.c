@@ -194,6 +194,12 @@ run_memory_tests(void)
 		SS_UNIT_ORDER},
 		{8, 1, 50, 64, 1, 0, 0, 2, 5, "unit order: lstm", SS_ARCH_LSTM, SS_UNIT_ORDER},
 		{8, 1, 50, 64, 1, 0, 0, 2, 5, "unit order: markov", SS_ARCH_MARKOV_ORDER, SS_UNIT_ORDER},
+		{16, 1, 50, 256, 1, 0, 0, 2, 5, "hybrid: hidden 16, max_length 50, batch 256", SS_ARCH_HYBRID},
+		{8, 1, 200, 64, 2, 1, 0, 2, 5, "hybrid: max_length 200, weighted draws, 2 threads", SS_ARCH_HYBRID},
+		{8, 1, 50, 256, 1, 0, 0, 2, 5, "ranker: max_length 50, batch 256", SS_ARCH_RANKER},
+		{8, 1, 100, 64, 2, 1, 0, 2, 5, "ranker: max_length 100, weighted draws, 2 threads", SS_ARCH_RANKER},
+		{8, 1, 50, 64, 2, 0, 0, 2, 5, "unit order: hybrid, 2 threads", SS_ARCH_HYBRID, SS_UNIT_ORDER},
+		{8, 1, 50, 64, 1, 0, 0, 2, 5, "unit order: ranker", SS_ARCH_RANKER, SS_UNIT_ORDER},
 	};
 	uint8_t    *order_start;
 	ss_rng		rng;
