@@ -132,14 +132,15 @@ set_position(const float *scores, int C, const int32_t *set, int n_set)
  */
 static int
 validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
-				 const ss_window *w, const int32_t *sets,
-				 ss_workspace *ws, int64_t *hits, int64_t *n)
+				 const ss_window *w, const int32_t *sets, double inner_weight,
+				 ss_workspace *ws, double *hits, double *n)
 {
 	float	   *logits;
 	const int32_t *qt,
 			   *qb;
 	int			n_q;
-	int64_t		h = 0;
+	double		h = 0.0,
+				total = 0.0;
 	const int	per_poll = 1 + (1 << 22) / d->n_classes;	/* ranks of C classes each */
 
 	ss_interrupt_begin();
@@ -157,14 +158,21 @@ validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
 
 			h += set_position(logits + (int64_t) q * d->n_classes, d->n_classes,
 							  sets + wq->set_begin, wq->set_size) <= 3;
+			total += 1.0;
 		}
 		else
-			h += ss_target_rank(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3;
+		{
+			/* weighted as in the training: targets that do not end an order by inner_weight */
+			double		wt = batch->target_ends[(int64_t) qt[q] * batch->B + qb[q]] ? 1.0 : inner_weight;
+
+			h += wt * (ss_target_rank(logits + (int64_t) q * d->n_classes, d->n_classes, y) <= 3);
+			total += wt;
+		}
 	}
 	if (ss_interrupt_end())
 		return 0;
 	*hits += h;
-	*n += n_q;
+	*n += total;
 	return 1;
 }
 
@@ -175,10 +183,10 @@ validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
 static int
 validation_hit3(const ss_dims *d, const float *params, const ss_dataset *data,
 				const ss_window *w, int64_t n_w, const int32_t *sets, ss_batch *batch,
-				ss_workspace *ws, const ss_train_callbacks *cb, double *hit3)
+				double inner_weight, ss_workspace *ws, const ss_train_callbacks *cb, double *hit3)
 {
-	int64_t		hits = 0,
-				n = 0;
+	double		hits = 0.0,
+				n = 0.0;
 
 	for (int64_t i = 0; i < n_w; i += SS_VALIDATION_BATCH)
 	{
@@ -189,11 +197,11 @@ validation_hit3(const ss_dims *d, const float *params, const ss_dataset *data,
 		if ((sets != NULL ? ss_fill_order_batch(data, w + i, nb, sets, batch)
 			 : ss_fill_batch(data, w + i, nb, 1, batch)) == 0)
 			continue;
-		while (!validation_batch(d, params, batch, w + i, sets, ws, &hits, &n))
+		while (!validation_batch(d, params, batch, w + i, sets, inner_weight, ws, &hits, &n))
 			if (!ss_train_interrupt_served(cb))
 				return 0;
 	}
-	*hit3 = n > 0 ? (double) hits / n : 0.0;
+	*hit3 = n > 0 ? hits / n : 0.0;
 	return 1;
 }
 
@@ -253,7 +261,7 @@ fit_counted(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_
 	{
 		batch = ss_batch_new(d, SS_VALIDATION_BATCH, opt->max_length);
 		ws = ss_workspace_new();
-		if (!validation_hit3(d, res->params, data, vw, n_vw, vsets, batch, ws, cb, &st.validation_hit3))
+		if (!validation_hit3(d, res->params, data, vw, n_vw, vsets, batch, opt->inner_target_weight, ws, cb, &st.validation_hit3))
 			err = ss_train_cancelled;
 		res->workspace_bytes = ss_workspace_bytes(ws);
 		ss_workspace_free(ws);
@@ -313,10 +321,10 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	/* parallelism comes from our own workers: OpenBLAS stays single-threaded */
 	ss_blas_set_threads(1);
 
-	if (d->arch == SS_ARCH_HYBRID)
+	if (d->arch == SS_ARCH_HYBRID && opt->unit == SS_UNIT_LINE)
 	{
 		/*
-		 * The hybrid starts from the feature ranker trained on the same
+		 * The hybrid (line level) starts from the feature ranker trained on the same
 		 * clients (its head's weights and biases; the statistics are the
 		 * same counts), and from a validation of that start: the network
 		 * then only adds what it finds on top of counting, and early
@@ -503,10 +511,10 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 	}
 	res->best_validation_hit3 = -1.0;
 	res->n_windows = n_w;
-	if (d->arch == SS_ARCH_HYBRID && n_vw > 0)
+	if (d->arch == SS_ARCH_HYBRID && opt->unit == SS_UNIT_LINE && n_vw > 0)
 	{
 		/* epoch 0: the start (the ranker's), kept unless an epoch validates better */
-		if (!validation_hit3(d, params, data, vw, n_vw, vsets, batch, ws, cb, &res->best_validation_hit3))
+		if (!validation_hit3(d, params, data, vw, n_vw, vsets, batch, opt->inner_target_weight, ws, cb, &res->best_validation_hit3))
 			err = ss_train_cancelled;
 	}
 
@@ -574,7 +582,7 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		res->epochs_run = epoch;
 		t0 = now_seconds();
 		if (n_vw > 0 &&
-			!validation_hit3(d, params, data, vw, n_vw, vsets, batch, ws, cb, &st.validation_hit3))
+			!validation_hit3(d, params, data, vw, n_vw, vsets, batch, opt->inner_target_weight, ws, cb, &st.validation_hit3))
 		{
 			err = ss_train_cancelled;
 			break;

@@ -293,8 +293,8 @@ blas_bytes(const ss_dims *d, int64_t longest)
 }
 
 /*
- * The hybrid first trains its ranker (train.c) and frees it before its own
- * training: the peak is the larger of the two.
+ * The hybrid at line level first trains its ranker (train.c) and frees it
+ * before its own training: the peak is the larger of the two.
  */
 static int64_t
 staged_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n_fit,
@@ -303,7 +303,7 @@ staged_bytes(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int n
 {
 	int64_t		bytes = core_bytes(d, data, fit, n_fit, val, n_val, o, n_allocs, longest);
 
-	if (d->arch == SS_ARCH_HYBRID)
+	if (d->arch == SS_ARCH_HYBRID && o->unit == SS_UNIT_LINE)
 	{
 		ss_dims		rd = *d;
 		int64_t		r_allocs,
