@@ -177,6 +177,9 @@ ss_hist_scratch_floats(int C)
 	return 7 * (int64_t) C;
 }
 
+/* a history's distinct categories past which the similarities are dense dot products */
+#define SS_HIST_NZ_MAX 256
+
 /* a dot product in eight fixed lanes, then their fixed sum: vectorisable, and reproducible */
 static float
 dot_fixed(const float *a, const float *b, int n)
@@ -214,20 +217,44 @@ ss_hist_neighbours(int C, const ss_hist_stats *s, int n_q, const uint32_t *keys,
 		return;
 	/*
 	 * sims = counts x vectors^T: the cosines up to each query's norm (which
-	 * cancels below).  Each by the same fixed-order dot product, whatever
-	 * the batch: a client's prediction is then the same alone, in a batch
-	 * of any size and on any thread (a BLAS product's rounding depends on
-	 * the shape, and near-ties between neighbours would follow it).
+	 * cancels below).  A history of max_length events has few categories:
+	 * each similarity sums over them only, in increasing category order
+	 * (a dense fixed-order dot product past SS_HIST_NZ_MAX of them),
+	 * whatever the batch, so that a client's prediction is the same alone,
+	 * in a batch of any size and on any thread (a BLAS product's rounding
+	 * depends on the shape, and near-ties between neighbours would follow).
 	 */
 	for (int i = 0; i < n_q; i++)
 	{
 		const float *q = x + i * FC + 15 * C;
+		float	   *si = sims + (int64_t) i * K;
+		int32_t		nz[SS_HIST_NZ_MAX];
+		int			n_nz = 0,
+					dense = 0;
 
-		/* K C multiply-adds a query: 0.8 ms at C = 4000, seconds for a validation batch */
+		/* up to K C multiply-adds a query: 0.8 ms at C = 4000, seconds for a validation batch */
 		if (ss_row_poll(i, (int64_t) K * C))
 			return;				/* interrupt.h: the caller discards the features */
+		for (int c = 0; c < C && !dense; c++)
+			if (q[c] != 0.0f)
+			{
+				if (n_nz == SS_HIST_NZ_MAX)
+					dense = 1;
+				else
+					nz[n_nz++] = c;
+			}
 		for (int j = 0; j < K; j++)
-			sims[(int64_t) i * K + j] = dot_fixed(q, s->nb + (int64_t) j * (C + 2) + 2, C);
+		{
+			const float *row = s->nb + (int64_t) j * (C + 2) + 2;
+			float		sim = 0.0f;
+
+			if (dense)
+				sim = dot_fixed(q, row, C);
+			else
+				for (int k = 0; k < n_nz; k++)
+					sim += q[nz[k]] * row[nz[k]];
+			si[j] = sim;
+		}
 	}
 	for (int i = 0; i < n_q; i++)
 	{
