@@ -54,6 +54,13 @@ const float *ss_ws_zeros(ss_workspace *ws, int n);
  */
 const int32_t *ss_ws_rows_at(ss_workspace *ws, int slot, const ss_batch *batch);
 
+/*
+ * The query rows of a batch: every position with a target (SS_QUERY_TARGETS)
+ * or each sequence's last (SS_QUERY_LAST), sequence by sequence; qt / qb
+ * hold T B + 1.  Returns their number.
+ */
+int			ss_queries_of(const ss_batch *batch, ss_query_mode mode, int32_t *qt, int32_t *qb);
+
 /* dst = src (src NULL: zeros) over n floats, polling between slices */
 void		ss_copy_floats(float *dst, const float *src, int64_t n);
 

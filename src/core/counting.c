@@ -542,27 +542,13 @@ counting_forward(const ss_dims *d, const float *params, const ss_batch *batch,
 	int32_t    *qb = (int32_t *) ss_ws_get(ws, WS_QB, sizeof(int32_t) * (TB + 1));
 	int32_t    *history = (int32_t *) ss_ws_get(ws, WS_HISTORY, sizeof(int32_t) * (T + 1));
 	float	   *scores;
-	int			n_q = 0;
+	int			n_q;
 
 	(void) dropout;
 	(void) rng;
 	ws->train = 0;
 	ws->dropout = 0.0f;
-	for (int b = 0; b < B; b++)
-	{
-		if (mode == SS_QUERY_LAST)
-		{
-			qt[n_q] = batch->lengths[b] - 1;
-			qb[n_q++] = b;
-			continue;
-		}
-		for (int t = 0; t < batch->lengths[b]; t++)
-			if (batch->target[(int64_t) t * B + b] >= 0)
-			{
-				qt[n_q] = t;
-				qb[n_q++] = b;
-			}
-	}
+	n_q = ss_queries_of(batch, mode, qt, qb);
 	ws->n_q = n_q;
 	scores = SS_WSF(ws, WS_SCORES, (int64_t) n_q * C);
 	for (int i = 0; i < n_q; i++)

@@ -313,7 +313,7 @@ gru4rec_forward(const ss_dims *d, const float *params,
 	int64_t    *e_off,
 			   *a_off,
 				n_e;
-	int			n_q = 0;
+	int			n_q;
 
 	ss_gru4rec_bind(d, (float *) params, &p);
 	ws->train = train;
@@ -363,26 +363,7 @@ gru4rec_forward(const ss_dims *d, const float *params,
 	/* query positions */
 	qt = (int32_t *) ss_ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
 	qb = (int32_t *) ss_ws_get(ws, WS_QB, sizeof(int32_t) * (TB + 1));
-	if (mode == SS_QUERY_TARGETS)
-	{
-		for (int b = 0; b < B; b++)
-			for (int t = 0; t < batch->lengths[b]; t++)
-				if (batch->target[(int64_t) t * B + b] >= 0)
-				{
-					qt[n_q] = t;
-					qb[n_q] = b;
-					n_q++;
-				}
-	}
-	else
-	{
-		for (int b = 0; b < B; b++)
-		{
-			qt[n_q] = batch->lengths[b] - 1;
-			qb[n_q] = b;
-			n_q++;
-		}
-	}
+	n_q = ss_queries_of(batch, mode, qt, qb);
 	ws->n_q = n_q;
 
 	/* attention: keys of every position, queries of the query rows */

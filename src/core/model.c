@@ -283,6 +283,29 @@ ss_workspace_reserve_predict(ss_workspace *ws, const ss_dims *d, const ss_batch 
 	reserve(ws, d, batch, batch->B, n_alpha, 0);
 }
 
+int
+ss_queries_of(const ss_batch *batch, ss_query_mode mode, int32_t *qt, int32_t *qb)
+{
+	int			n_q = 0;
+
+	for (int b = 0; b < batch->B; b++)
+	{
+		if (mode == SS_QUERY_LAST)
+		{
+			qt[n_q] = batch->lengths[b] - 1;
+			qb[n_q++] = b;
+			continue;
+		}
+		for (int t = 0; t < batch->lengths[b]; t++)
+			if (batch->target[(int64_t) t * batch->B + b] >= 0)
+			{
+				qt[n_q] = t;
+				qb[n_q++] = b;
+			}
+	}
+	return n_q;
+}
+
 const int32_t *
 ss_ws_rows_at(ss_workspace *ws, int slot, const ss_batch *batch)
 {

@@ -5,13 +5,12 @@
  *   logits_c = b_c + sum_f w_f x_{f,c}(history),
  *
  * (w and b stored divided by SS_HEAD_SCALE, gru4rec.h, so that Adam's
- * steps are in log-odds units) *
- * with the statistics of the features counted on the fitting clients
+ * steps are in log-odds units), with the statistics of the features counted on the fitting clients
  * (prepare, before the first step) and w, b trained by the engine's loop
  * (Adam, early stopping on validation).  Each target gets its own window,
  * its protocol input (the last max_length events before it), so the
  * features read exactly what a prediction reads.  SS_HIST_FEATURES + C
- * trained floats; w is readable in SQL (seqsales_ranker_weights).
+ * trained floats; w is readable in SQL (seqsales_history_weights).
  *
  * Parameters: w [SS_HIST_FEATURES], b [C], then the statistics block
  * (history.h), frozen.
@@ -92,29 +91,6 @@ ranker_pass_bytes(const ss_dims *d, const ss_pass_shape *s, int with_backward,
 	bytes[WS_SCRATCH] = sizeof(float) * ss_hist_scratch_floats((int) C);
 	bytes[WS_NB] = sizeof(float) * ss_hist_neighbours_floats(s->n_q);
 	bytes[WS_KEYS] = sizeof(uint32_t) * (s->n_q + 1);
-}
-
-int
-ss_queries_of(const ss_batch *batch, ss_query_mode mode, int32_t *qt, int32_t *qb)
-{
-	int			n_q = 0;
-
-	for (int b = 0; b < batch->B; b++)
-	{
-		if (mode == SS_QUERY_LAST)
-		{
-			qt[n_q] = batch->lengths[b] - 1;
-			qb[n_q++] = b;
-			continue;
-		}
-		for (int t = 0; t < batch->lengths[b]; t++)
-			if (batch->target[(int64_t) t * batch->B + b] >= 0)
-			{
-				qt[n_q] = t;
-				qb[n_q++] = b;
-			}
-	}
-	return n_q;
 }
 
 static int

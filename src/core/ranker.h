@@ -1,7 +1,6 @@
 /*
- * ranker.h - the feature ranker's parameter layout (ranker.c), and the
- * query positions of a batch that every architecture without attention
- * reads the same way.
+ * ranker.h - the feature ranker's parameter layout (ranker.c) and the
+ * history-feature weights of the models that have them.
  */
 #ifndef SS_RANKER_H
 #define SS_RANKER_H
@@ -24,11 +23,5 @@ void		ss_ranker_bind(const ss_dims *d, float *base, ss_ranker_params *p);
  */
 int			ss_history_weights(const ss_dims *d, const float *params, float w[SS_HIST_FEATURES]);
 
-/*
- * The query rows of a batch: every position with a target (SS_QUERY_TARGETS)
- * or each sequence's last (SS_QUERY_LAST), sequence by sequence; qt / qb
- * hold T B + 1.  Returns their number.
- */
-int			ss_queries_of(const ss_batch *batch, ss_query_mode mode, int32_t *qt, int32_t *qb);
 
 #endif
