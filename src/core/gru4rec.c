@@ -129,14 +129,6 @@ hybrid_prepare(const ss_dims *d, const ss_dataset *data, const int32_t *fit, int
 	ss_hist_fit(d->n_classes, data, fit, n_fit, p.stats.log_pop);
 }
 
-static const char *
-hybrid_check(const ss_dims *d)
-{
-	if (d->n_classes > SS_HIST_MAX_CLASSES)
-		return "the ranker and hybrid architectures serve at most 4000 categories";
-	return NULL;
-}
-
 /*
  * The order inputs, the last SS_ORDER_INPUTS columns of each row of x0
  * (the encoder fills the others).
@@ -411,30 +403,14 @@ gru4rec_forward(const ss_dims *d, const float *params,
 	}
 	logits = WSF(WS_LOGITS, (int64_t) n_q * C);
 	ss_dense_forward(n_q, 2 * H, C, zd, p.w_o, p.b_o, logits, WS_PACKF(ws, d));
-	if (p.head)
-	{
-		/* the history head */
-		const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
-		float	   *hx = WSF(WS_HX, (int64_t) n_q * FC);
-		float	   *scratch = WSF(WS_HSCRATCH, ss_hist_scratch_floats(C));
-		float		w[SS_HIST_FEATURES];
-		uint32_t   *keys = (uint32_t *) ss_ws_get(ws, WS_HKEYS, sizeof(uint32_t) * (n_q + 1));
-
-		for (int f = 0; f < SS_HIST_FEATURES; f++)
-			w[f] = SS_HEAD_SCALE * p.head[f];
-		for (int i = 0; i < n_q; i++)
-		{
-			if (ss_row_poll(i, FC))
-				goto cut;
-			ss_hist_features(C, &p.stats, batch, qt[i], qb[i], hx + i * FC, scratch);
-			keys[i] = batch->client_key[qb[i]];
-		}
-		ss_hist_neighbours(C, &p.stats, n_q, keys, hx, WSF(WS_HNB, ss_hist_neighbours_floats(n_q)));
-		if (ss_interrupted())
-			goto cut;
-		for (int i = 0; i < n_q; i++)
-			ss_hist_head_forward(C, w, hx + i * FC, logits + (int64_t) i * C);
-	}
+	if (p.head &&
+		!ss_hist_head_forward(C, &p.stats, p.head, batch, n_q, qt, qb,
+							  WSF(WS_HX, (int64_t) n_q * SS_HIST_FEATURES * C),
+							  WSF(WS_HSCRATCH, ss_hist_scratch_floats(C)),
+							  WSF(WS_HNB, ss_hist_neighbours_floats(n_q)),
+							  (uint32_t *) ss_ws_get(ws, WS_HKEYS, sizeof(uint32_t) * (n_q + 1)),
+							  logits))
+		goto cut;				/* the history head */
 
 	/* remember which rows the queries came from, for the backward pass */
 	qrow = (int32_t *) ss_ws_get(ws, WS_QROW, sizeof(int32_t) * (n_q + 1));
@@ -497,21 +473,8 @@ gru4rec_backward(const ss_dims *d, const float *params,
 	/* output layer; dz = dLoss/d[ctx; h_t] */
 	dz = WSF(WS_DZ, (int64_t) n_q * 2 * H);
 	ss_dense_backward(n_q, 2 * H, C, zd, p.w_o, dlogits, dz, 0, g.w_o, g.b_o, WS_PACKF(ws, d));
-	if (p.head)
-	{
-		const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
-		const float *hx = (const float *) ws->buf[WS_HX];
-		float		dw[SS_HIST_FEATURES] = {0};
-
-		for (int i = 0; i < n_q; i++)
-		{
-			if (ss_row_poll(i, FC))
-				return;
-			ss_hist_head_backward(C, hx + i * FC, dlogits + (int64_t) i * C, dw);
-		}
-		for (int f = 0; f < SS_HIST_FEATURES; f++)
-			g.head[f] += SS_HEAD_SCALE * dw[f];
-	}
+	if (p.head && !ss_hist_head_backward(C, n_q, (const float *) ws->buf[WS_HX], dlogits, g.head))
+		return;
 	if (train)
 		ss_dropout_apply(dz, (float *) ws->buf[WS_Z_MASK], (int64_t) n_q * 2 * H);
 
@@ -631,7 +594,7 @@ const ss_arch ss_arch_hybrid = {
 	.blob_id = 7,
 	.output = SS_OUTPUT_LOGITS,
 	.one_target_per_window = 0,
-	.check = hybrid_check,
+	.check = ss_hist_check,
 	.param_count = gru4rec_param_count,
 	.init = gru4rec_init,
 	.prepare = hybrid_prepare,

@@ -27,16 +27,10 @@ typedef struct ss_gru4rec_params
 	float	   *w_o;			/* C x 2H */
 	float	   *b_o;			/* C */
 	/* the hybrid only (NULL otherwise): its history head, then the frozen statistics */
-	float	   *head;			/* SS_HIST_FEATURES, scaled by SS_HEAD_SCALE */
+	float	   *head;			/* SS_HIST_FEATURES, divided by SS_HEAD_SCALE (history.h) */
 	ss_hist_stats stats;
 } ss_gru4rec_params;
 
-/*
- * The history head's weights are stored divided by this: Adam's steps are
- * then that much larger for them than for the network's weights, so that
- * the head reaches counting's weights (units of log-odds) within an epoch.
- */
-#define SS_HEAD_SCALE 10.0f
 
 /* Points p's fields into base (which holds ss_param_count floats). */
 void		ss_gru4rec_bind(const ss_dims *d, float *base, ss_gru4rec_params *p);

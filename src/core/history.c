@@ -409,29 +409,75 @@ ss_hist_features(int C, const ss_hist_stats *s, const ss_batch *batch, int t, in
 	}
 }
 
-void
-ss_hist_head_forward(int C, const float *w, const float *x, float *logits)
+const char *
+ss_hist_check(const ss_dims *d)
 {
-	for (int f = 0; f < SS_HIST_FEATURES; f++)
-	{
-		const float wf = w[f];
-		const float *xf = x + (int64_t) f * C;
-
-		for (int c = 0; c < C; c++)
-			logits[c] += wf * xf[c];
-	}
+	if (d->n_classes > SS_HIST_MAX_CLASSES)
+		return "the ranker and hybrid architectures serve at most 4000 categories";
+	return NULL;
 }
 
-void
-ss_hist_head_backward(int C, const float *x, const float *dlogits, float *dw)
+int
+ss_hist_head_forward(int C, const ss_hist_stats *s, const float *head,
+					 const ss_batch *batch, int n_q, const int32_t *qt,
+					 const int32_t *qb, float *x, float *scratch, float *nb,
+					 uint32_t *keys, float *logits)
 {
-	for (int f = 0; f < SS_HIST_FEATURES; f++)
-	{
-		const float *xf = x + (int64_t) f * C;
-		double		acc = 0.0;
+	const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
+	float		w[SS_HIST_FEATURES];
 
-		for (int c = 0; c < C; c++)
-			acc += (double) dlogits[c] * xf[c];
-		dw[f] += (float) acc;
+	for (int f = 0; f < SS_HIST_FEATURES; f++)
+		w[f] = SS_HEAD_SCALE * head[f];
+	for (int i = 0; i < n_q; i++)
+	{
+		if (ss_row_poll(i, FC))
+			return 0;
+		ss_hist_features(C, s, batch, qt[i], qb[i], x + i * FC, scratch);
+		keys[i] = batch->client_key[qb[i]];
 	}
+	ss_hist_neighbours(C, s, n_q, keys, x, nb);
+	if (ss_interrupted())
+		return 0;
+	for (int i = 0; i < n_q; i++)
+	{
+		const float *xi = x + i * FC;
+		float	   *li = logits + (int64_t) i * C;
+
+		for (int f = 0; f < SS_HIST_FEATURES; f++)
+		{
+			const float wf = w[f];
+			const float *xf = xi + (int64_t) f * C;
+
+			for (int c = 0; c < C; c++)
+				li[c] += wf * xf[c];
+		}
+	}
+	return 1;
+}
+
+int
+ss_hist_head_backward(int C, int n_q, const float *x, const float *dlogits, float *grad_head)
+{
+	const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
+	float		dw[SS_HIST_FEATURES] = {0};
+
+	for (int i = 0; i < n_q; i++)
+	{
+		const float *dl = dlogits + (int64_t) i * C;
+
+		if (ss_row_poll(i, FC))
+			return 0;
+		for (int f = 0; f < SS_HIST_FEATURES; f++)
+		{
+			const float *xf = x + i * FC + (int64_t) f * C;
+			double		acc = 0.0;
+
+			for (int c = 0; c < C; c++)
+				acc += (double) dl[c] * xf[c];
+			dw[f] += (float) acc;
+		}
+	}
+	for (int f = 0; f < SS_HIST_FEATURES; f++)
+		grad_head[f] += SS_HEAD_SCALE * dw[f];
+	return 1;
 }

@@ -106,10 +106,35 @@ int64_t		ss_hist_neighbours_floats(int64_t n_q);
 void		ss_hist_neighbours(int C, const ss_hist_stats *s, int n_q, const uint32_t *keys,
 							   float *x, float *scratch);
 
-/* logits[c] += sum_f w[f] x[f * C + c] */
-void		ss_hist_head_forward(int C, const float *w, const float *x, float *logits);
+/*
+ * A history head's weights are stored divided by this: Adam's steps are
+ * then that much larger for them than for a network's weights, so that the
+ * head reaches counting's weights (units of log-odds) within an epoch.
+ */
+#define SS_HEAD_SCALE 10.0f
 
-/* dw[f] += sum_c dlogits[c] x[f * C + c] */
-void		ss_hist_head_backward(int C, const float *x, const float *dlogits, float *dw);
+/* NULL, or why the ranker / hybrid cannot serve these dimensions (arch.h, check) */
+const char *ss_hist_check(const ss_dims *d);
+
+/*
+ * The history head of the n_q query rows (qt, qb) of a batch, as the ranker
+ * and the hybrid run it: the features of every query into x (n_q blocks of
+ * SS_HIST_FEATURES x C, kept for the backward pass), then
+ * logits[i][c] += sum_f SS_HEAD_SCALE head[f] x_f,c (head as stored).
+ * scratch: ss_hist_scratch_floats(C); nb: ss_hist_neighbours_floats(n_q);
+ * keys: n_q.  Returns 0 when interrupted (interrupt.h: the logits are not
+ * to be read).
+ */
+int			ss_hist_head_forward(int C, const ss_hist_stats *s, const float *head,
+								 const ss_batch *batch, int n_q, const int32_t *qt,
+								 const int32_t *qb, float *x, float *scratch, float *nb,
+								 uint32_t *keys, float *logits);
+
+/*
+ * grad_head[f] += SS_HEAD_SCALE sum_i,c dlogits[i][c] x_i,f,c after
+ * ss_hist_head_forward; returns 0 when interrupted (nothing added).
+ */
+int			ss_hist_head_backward(int C, int n_q, const float *x, const float *dlogits,
+								  float *grad_head);
 
 #endif

@@ -45,14 +45,6 @@ ranker_param_count(const ss_dims *d)
 	return SS_HIST_FEATURES + d->n_classes + ss_hist_stats_floats(d->n_classes);
 }
 
-static const char *
-ranker_check(const ss_dims *d)
-{
-	if (d->n_classes > SS_HIST_MAX_CLASSES)
-		return "the ranker and hybrid architectures serve at most 4000 categories";
-	return NULL;
-}
-
 static void
 ranker_init(const ss_dims *d, float *params, ss_rng *rng)
 {
@@ -100,16 +92,11 @@ ranker_forward(const ss_dims *d, const float *params, const ss_batch *batch,
 {
 	ss_ranker_params p;
 	const int	C = d->n_classes;
-	const int64_t TB = (int64_t) batch->T * batch->B,
-				FC = (int64_t) SS_HIST_FEATURES * C;
+	const int64_t TB = (int64_t) batch->T * batch->B;
 	int32_t    *qt = (int32_t *) ss_ws_get(ws, WS_QT, sizeof(int32_t) * (TB + 1));
 	int32_t    *qb = (int32_t *) ss_ws_get(ws, WS_QB, sizeof(int32_t) * (TB + 1));
-	float	   *x,
-			   *logits,
-			   *scratch = SS_WSF(ws, WS_SCRATCH, ss_hist_scratch_floats(C));
+	float	   *logits;
 	int			n_q;
-	float		w[SS_HIST_FEATURES];
-	uint32_t   *keys;
 
 	(void) dropout;
 	(void) rng;
@@ -117,33 +104,18 @@ ranker_forward(const ss_dims *d, const float *params, const ss_batch *batch,
 	ws->train = 0;
 	ws->dropout = 0.0f;
 	n_q = ss_queries_of(batch, mode, qt, qb);
-	ws->n_q = n_q;
-	for (int f = 0; f < SS_HIST_FEATURES; f++)
-		w[f] = SS_HEAD_SCALE * p.w[f];
-	x = SS_WSF(ws, WS_X, (int64_t) n_q * FC);
 	logits = SS_WSF(ws, WS_LOGITS, (int64_t) n_q * C);
-	keys = (uint32_t *) ss_ws_get(ws, WS_KEYS, sizeof(uint32_t) * (n_q + 1));
 	for (int i = 0; i < n_q; i++)
-	{
-		if (ss_row_poll(i, FC))
-		{
-			ws->n_q = n_q = 0;
-			break;
-		}
-		ss_hist_features(C, &p.stats, batch, qt[i], qb[i], x + i * FC, scratch);
-		keys[i] = batch->client_key[qb[i]];
-	}
-	ss_hist_neighbours(C, &p.stats, n_q, keys, x, SS_WSF(ws, WS_NB, ss_hist_neighbours_floats(n_q)));
-	if (ss_interrupted())
-		ws->n_q = n_q = 0;		/* interrupt.h: nothing for the caller to read */
-	for (int i = 0; i < n_q; i++)
-	{
-		float	   *li = logits + (int64_t) i * C;
-
 		for (int c = 0; c < C; c++)
-			li[c] = SS_HEAD_SCALE * p.b[c];
-		ss_hist_head_forward(C, w, x + i * FC, li);
-	}
+			logits[(int64_t) i * C + c] = SS_HEAD_SCALE * p.b[c];
+	if (!ss_hist_head_forward(C, &p.stats, p.w, batch, n_q, qt, qb,
+							  SS_WSF(ws, WS_X, (int64_t) n_q * SS_HIST_FEATURES * C),
+							  SS_WSF(ws, WS_SCRATCH, ss_hist_scratch_floats(C)),
+							  SS_WSF(ws, WS_NB, ss_hist_neighbours_floats(n_q)),
+							  (uint32_t *) ss_ws_get(ws, WS_KEYS, sizeof(uint32_t) * (n_q + 1)),
+							  logits))
+		n_q = 0;				/* interrupt.h: nothing for the caller to read */
+	ws->n_q = n_q;
 	*logits_out = logits;
 	if (qt_out)
 		*qt_out = qt;
@@ -158,25 +130,21 @@ ranker_backward(const ss_dims *d, const float *params, const ss_batch *batch,
 {
 	ss_ranker_params g;
 	const int	C = d->n_classes;
-	const int64_t FC = (int64_t) SS_HIST_FEATURES * C;
-	const float *x = (const float *) ws->buf[WS_X];
-	float		dw[SS_HIST_FEATURES] = {0};
 
 	(void) params;
 	(void) batch;
 	ss_ranker_bind(d, grads, &g);
+	if (!ss_hist_head_backward(C, ws->n_q, (const float *) ws->buf[WS_X], dlogits, g.w))
+		return;
 	for (int i = 0; i < ws->n_q; i++)
 	{
 		const float *dl = dlogits + (int64_t) i * C;
 
-		if (ss_row_poll(i, FC))
+		if (ss_row_poll(i, C))
 			return;
-		ss_hist_head_backward(C, x + i * FC, dl, dw);
 		for (int c = 0; c < C; c++)
 			g.b[c] += SS_HEAD_SCALE * dl[c];
 	}
-	for (int f = 0; f < SS_HIST_FEATURES; f++)
-		g.w[f] += SS_HEAD_SCALE * dw[f];
 }
 
 int
@@ -211,7 +179,7 @@ const ss_arch ss_arch_ranker = {
 	.blob_id = 6,
 	.output = SS_OUTPUT_LOGITS,
 	.one_target_per_window = 1,
-	.check = ranker_check,
+	.check = ss_hist_check,
 	.param_count = ranker_param_count,
 	.init = ranker_init,
 	.prepare = ranker_prepare,
