@@ -155,6 +155,32 @@ ss_target_rank(const float *scores, int C, int target)
 	return count_at_least(scores, C, scores[target]);
 }
 
+int
+ss_set_rank(const float *scores, int C, const int32_t *set, int n_set)
+{
+	float		best = 0.0f;
+	int			members_at_least = 0,
+				any = 0;
+
+	if (n_set <= 0)
+		return 0;
+	for (int i = 0; i < n_set; i++)
+	{
+		float		s = scores[set[i]];
+
+		if (!isnan(s) && (!any || s > best))
+		{
+			best = s;
+			any = 1;
+		}
+	}
+	if (!any)
+		return C;				/* NaN is below everything, as ss_target_rank */
+	for (int i = 0; i < n_set; i++)
+		members_at_least += scores[set[i]] >= best;
+	return 1 + count_at_least(scores, C, best) - members_at_least;
+}
+
 void
 ss_top_k(const float *scores, int C, int k, int32_t *top)
 {

@@ -186,6 +186,13 @@ void		ss_metrics_set_summary(const ss_metrics *m, ss_set_summary *out);
 int			ss_target_rank(const float *scores, int C, int target);
 
 /*
+ * The rank of the best of a set of distinct known targets (1 = best; ties
+ * with a non-target do not favour it, as ss_metrics_add_set's Hit@k):
+ * 1 + the non-targets scored at least as high; 0 for an empty set.
+ */
+int			ss_set_rank(const float *scores, int C, const int32_t *set, int n_set);
+
+/*
  * The k best categories into top[0..k), best first, ties by lower index;
  * top[C..k) = -1 when k > C.  O(C + k x insertions): for the small k of
  * predictions, a single pass.

@@ -105,27 +105,6 @@ copy_params(float *dst, const float *src, int64_t n, const ss_train_callbacks *c
 /* ---------------------------------------------------------------- validation */
 
 /*
- * The position of the best member of a set among the C scores, targets
- * never gaining from a tie: 1 + the non-members scored at least as high
- * as the best member (metrics.h, ss_metrics_add_set's Hit@k).
- */
-static int64_t
-set_position(const float *scores, int C, const int32_t *set, int n_set)
-{
-	float		best = scores[set[0]];
-	int64_t		ge = 0;
-
-	for (int i = 1; i < n_set; i++)
-		if (scores[set[i]] > best)
-			best = scores[set[i]];
-	for (int c = 0; c < C; c++)
-		ge += scores[c] >= best;
-	for (int i = 0; i < n_set; i++)
-		ge -= scores[set[i]] >= best;
-	return 1 + ge;
-}
-
-/*
  * hits@3 of one validation batch into *hits, *n; 0 when interrupted.  With
  * sets (order windows w of the batch), a hit is a member of the window's
  * set in the top 3: next-order Hit@3.
@@ -156,8 +135,8 @@ validation_batch(const ss_dims *d, const float *params, ss_batch *batch,
 		{
 			const ss_window *wq = &w[batch->origin[qb[q]]];
 
-			h += set_position(logits + (int64_t) q * d->n_classes, d->n_classes,
-							  sets + wq->set_begin, wq->set_size) <= 3;
+			h += ss_set_rank(logits + (int64_t) q * d->n_classes, d->n_classes,
+							 sets + wq->set_begin, wq->set_size) <= 3;
 			total += 1.0;
 		}
 		else

@@ -155,6 +155,19 @@ test_ties_and_nan(void)
 	CHECK(ss_target_rank(s, 6, 2) == 4 && ss_target_rank(s, 6, 3) == 1 &&
 		  ss_target_rank(s, 6, 4) == 5 && ss_target_rank(s, 6, 1) == 6,
 		  "rank: ties with 0.5s, -inf above NaN only, a NaN target last");
+	{
+		const float sc[4] = {0.1f, 0.5f, 0.5f, 0.9f},
+					sn[3] = {NAN, 0.2f, 0.7f};
+		const int32_t pair[2] = {1, 2},
+					first[1] = {0},
+					nan_first[2] = {0, 1},
+					nan_only[1] = {0};
+
+		CHECK(ss_set_rank(sc, 4, pair, 2) == 2 && ss_set_rank(sc, 4, first, 1) == 4 &&
+			  ss_set_rank(sc, 4, pair, 0) == 0 && ss_set_rank(sn, 3, nan_first, 2) == 2 &&
+			  ss_set_rank(sn, 3, nan_only, 1) == 3,
+			  "set rank: the best member against the non-members at least as high; NaN last; empty 0");
+	}
 	ss_top_k(s, 6, 8, top);
 	sorted = top[0] == 3 && top[1] == 0 && top[2] == 2 && top[3] == 5 && top[4] == 4 &&
 		top[5] == 1 && top[6] == -1 && top[7] == -1;
