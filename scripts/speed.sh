@@ -135,6 +135,9 @@ if want train; then
                 ms="$(q -c "SET seqsales.scoring_threads = $threads" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" \
                         -c "\\timing on" -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed')" | timings_ms)"
                 n_clients="$(q -c "SELECT count(DISTINCT client_id) FROM bench_train")"
+        q -c "CREATE TABLE speed_train_clients AS
+              SELECT row_number() OVER (ORDER BY client_id) AS i, client_id FROM bench_train GROUP BY client_id;
+              CREATE UNIQUE INDEX ON speed_train_clients (i)" >/dev/null
                 mine="$(q -c "SELECT round($n_clients / ($ms / 1000.0))")"
                 bratio=null
                 [ "$ref_batch" != null ] && bratio="$(q -c "SELECT round($mine::numeric / $ref_batch, 2)")"
@@ -178,16 +181,14 @@ createdb speed_demo
 export PGDATABASE=speed_demo
 psql -X -q -c "CREATE EXTENSION seqsales"
 # ------------------------------------------------------------------ default vs gru4rec
-# p50 / p99 ms of seqsales_predict with model $1 over the clients of bench_train (pgbench)
+# {"calls", "p50_ms", "p99_ms"} of seqsales_predict with model $1 (pgbench, one client,
+# a warm-up run first), each call a random client of table $2 (columns i = 1 .. n, client_id)
 predict_latency() {
     local n script logdir
-    q -c "CREATE TABLE IF NOT EXISTS speed_train_clients AS
-          SELECT row_number() OVER (ORDER BY client_id) AS i, client_id FROM bench_train GROUP BY client_id;
-          CREATE UNIQUE INDEX IF NOT EXISTS speed_train_clients_i ON speed_train_clients (i)" >/dev/null
-    n="$(q -c "SELECT count(*) FROM speed_train_clients")"
+    n="$(q -c "SELECT count(*) FROM $2")"
     script="$(mktemp)"
-    printf '\\set i random(1, %s)\nSELECT * FROM seqsales_predict((SELECT client_id FROM speed_train_clients WHERE i = :i), 3, %s);\n' \
-        "$n" "'$1'" > "$script"
+    printf '\\set i random(1, %s)\nSELECT * FROM seqsales_predict((SELECT client_id FROM %s WHERE i = :i), 3, %s);\n' \
+        "$n" "$2" "'$1'" > "$script"
     logdir="$(mktemp -d)"
     (cd "$logdir" && pgbench -n -c 1 -j 1 -T 2 -f "$script" >/dev/null 2>&1)
     (cd "$logdir" && rm -f pgbench_log.* && pgbench -n -c 1 -j 1 -T 10 -l -f "$script" >/dev/null 2>&1)
@@ -207,7 +208,7 @@ if want default; then
         for arch in gru4rec hybrid; do
             id="$(train_bench "speed_$arch" "$opts" "$arch")"
             rate="$(last_epoch_rate "$id")"
-            lat="$(predict_latency "speed_$arch")"
+            lat="$(predict_latency "speed_$arch" speed_train_clients)"
             ms="$(q -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed_$arch')" -c "\\timing on" \
                     -c "SELECT count(*) FROM seqsales_predict_all(3, 'speed_$arch')" | timings_ms)"
             all="$(q -c "SELECT round($n_clients / ($ms / 1000.0))")"
@@ -235,18 +236,8 @@ if want latency; then
           FROM seqsales_demo_orders GROUP BY client_id HAVING count(*) >= 50;
           CREATE UNIQUE INDEX ON speed_clients (i)" >/dev/null
     n="$(q -c "SELECT count(*) FROM speed_clients")"
-    script="$(mktemp)"
-    cat > "$script" <<SQL
-\set i random(1, $n)
-SELECT * FROM seqsales_predict((SELECT client_id FROM speed_clients WHERE i = :i), 3, 'speed128');
-SQL
-    logdir="$(mktemp -d)"
-    (cd "$logdir" && pgbench -n -c 1 -j 1 -T 2 -f "$script" >/dev/null 2>&1)      # warm-up run
-    (cd "$logdir" && rm -f pgbench_log.* && pgbench -n -c 1 -j 1 -T 10 -l -f "$script" >/dev/null 2>&1)
-    lat="$(cat "$logdir"/pgbench_log.* | awk '{print $3 / 1000.0}' | sort -n | awk '{a[NR]=$1} END {
-            printf "{\"calls\": %d, \"p50_ms\": %.3f, \"p99_ms\": %.3f}", NR, a[int(NR*0.5)], a[int(NR*0.99)]}')"
+    lat="$(predict_latency speed128 speed_clients)"
     emit "{\"measure\": \"predict_latency\", \"hidden\": 128, \"history\": 50, \"clients\": $n, \"pgbench\": $lat}"
-    rm -rf "$logdir" "$script"
 fi
 
 if want scoring; then
