@@ -442,15 +442,15 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 			return ss_train_cancelled;
 		}
 	}
-	if (ss_arch_of(d)->prepare != NULL)
-		ss_arch_of(d)->prepare(d, data, fit, n_fit, params);
 	if (start != NULL)
 	{
+		/* the ranker's statistics are the hybrid's (the same counts): copied, not counted again */
 		ss_ranker_params r;
 		ss_gru4rec_params h;
 
 		ss_ranker_bind(d, start, &r);
 		ss_gru4rec_bind(d, params, &h);
+		memcpy(h.stats.log_pop, r.stats.log_pop, sizeof(float) * (size_t) ss_hist_stats_floats(C));
 		memcpy(h.head, r.w, sizeof(float) * SS_HIST_FEATURES);
 		for (int c = 0; c < C; c++)
 			h.b_o[c] = SS_HEAD_SCALE * r.b[c];
@@ -458,6 +458,8 @@ ss_train(const ss_dims *d, const ss_dataset *data,
 		memset(h.w_o, 0, sizeof(float) * (size_t) C * 2 * d->hidden);
 		ss_free(start);
 	}
+	else if (ss_arch_of(d)->prepare != NULL)
+		ss_arch_of(d)->prepare(d, data, fit, n_fit, params);
 	copy_params(res->params, params, n_params, cb);
 	n_draw = ss_epoch_draws(d, opt, n_w, n_fit);
 	adam = ss_adam_new(n_params, (float) opt->learning_rate);
